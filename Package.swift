@@ -1,0 +1,66 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "klimavagt",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "klimavagt", targets: ["klimavagt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries: headers and link flags come from pkg-config; Debian's -dev packages provide them.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGPIOD",
+            pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]
+        ),
+        // Pure Swift: samples, rolling windows, rules and alert lifecycle. No C, no I/O, no wall clock.
+        .target(name: "KlimavagtCore"),
+        .target(
+            name: "KlimavagtMQTT",
+            dependencies: ["CMosquitto"]
+        ),
+        .target(
+            name: "KlimavagtGPIO",
+            dependencies: ["CGPIOD"]
+        ),
+        .target(
+            name: "KlimavagtRuntime",
+            dependencies: [
+                "KlimavagtCore",
+                "KlimavagtMQTT",
+                "KlimavagtGPIO",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "klimavagt",
+            dependencies: [
+                "KlimavagtRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "KlimavagtCoreTests", dependencies: ["KlimavagtCore"]),
+        .testTarget(name: "KlimavagtMQTTTests", dependencies: ["KlimavagtMQTT"]),
+        .testTarget(name: "KlimavagtGPIOTests", dependencies: ["KlimavagtGPIO"]),
+        .testTarget(
+            name: "KlimavagtRuntimeTests",
+            dependencies: ["KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

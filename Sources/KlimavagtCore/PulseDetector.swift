@@ -1,0 +1,37 @@
+/// Tells real pulses from contact bounce by the width between an edge and the next, from kernel timestamps.
+///
+/// A pulse is an active (rising) edge followed by an inactive (falling) edge; it counts when its width lies within
+/// `minimumWidth ... maximumWidth`. No lock-out timer is involved, so a bounce can never hide a real pulse.
+public struct PulseDetector: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// A valid pulse that began at `start` (nanoseconds on the edge clock) and lasted `width` nanoseconds.
+        case accepted(start: Int64, width: Int64)
+        case tooShort(start: Int64, width: Int64)
+        case tooLong(start: Int64, width: Int64)
+        /// The edge opened a pulse, or was a falling edge without a rising one before it.
+        case pending
+    }
+
+    public let minimumWidth: Duration
+    public let maximumWidth: Duration
+    private var activeSince: Int64?
+
+    public init(minimumWidth: Duration, maximumWidth: Duration) {
+        self.minimumWidth = minimumWidth
+        self.maximumWidth = maximumWidth
+    }
+
+    /// Feeds one edge; `active` is true for a rising (logically active) edge.
+    public mutating func edge(active: Bool, at nanoseconds: Int64) -> Outcome {
+        if active {
+            activeSince = nanoseconds
+            return .pending
+        }
+        guard let start = activeSince else { return .pending }
+        activeSince = nil
+        let width = nanoseconds - start
+        if width < minimumWidth.nanosecondsClamped { return .tooShort(start: start, width: width) }
+        if width > maximumWidth.nanosecondsClamped { return .tooLong(start: start, width: width) }
+        return .accepted(start: start, width: width)
+    }
+}

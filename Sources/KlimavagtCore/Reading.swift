@@ -1,0 +1,13 @@
+/// One observation of a sensor at the time it was made.
+public struct Reading: Sendable, Equatable {
+    public var sensor: String
+    public var time: Timestamp
+    /// The value in the sensor's unit; for a pulse-counting sensor, the number of pulses.
+    public var value: Double
+
+    public init(sensor: String, time: Timestamp, value: Double) {
+        self.sensor = sensor
+        self.time = time
+        self.value = value
+    }
+}

@@ -1,0 +1,29 @@
+/// A configured rule: what it watches and when it fires.
+public struct RuleSpec: Sendable, Equatable {
+    public var id: String
+    public var kind: AlertKind
+    public var sensor: String
+    /// The rolling window of a window rule (`cloudburst`, `heavy_rain`).
+    public var window: Duration
+    public var levels: SeverityLevels
+
+    public init(id: String, kind: AlertKind, sensor: String, window: Duration, levels: SeverityLevels) {
+        self.id = id
+        self.kind = kind
+        self.sensor = sensor
+        self.window = window
+        self.levels = levels
+    }
+
+    /// DMI's skybrud: more than 15, 30 or 45 mm within 30 minutes.
+    public static func cloudburst(id: String, sensor: String) -> RuleSpec {
+        RuleSpec(id: id, kind: .cloudburst, sensor: sensor, window: .seconds(30 * 60),
+                 levels: SeverityLevels([.warning: 15, .severe: 30, .extreme: 45]))
+    }
+
+    /// DMI's kraftig regn: more than 24 mm within 6 hours.
+    public static func heavyRain(id: String, sensor: String) -> RuleSpec {
+        RuleSpec(id: id, kind: .heavyRain, sensor: sensor, window: .seconds(6 * 3600),
+                 levels: SeverityLevels([.warning: 24]))
+    }
+}

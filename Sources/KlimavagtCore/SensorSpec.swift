@@ -1,0 +1,27 @@
+/// What the rules need to know of a sensor.
+public struct SensorSpec: Sendable, Equatable {
+    public enum Measure: Sendable, Equatable {
+        /// Counts pulses; each pulse is worth `nanounitsPerPulse` billionths of the unit (0.2 mm is 200 000 000).
+        case pulses(nanounitsPerPulse: Int64)
+        /// Reports a level or reading directly in its unit.
+        case level
+    }
+
+    public var id: String
+    public var unit: String
+    public var measure: Measure
+
+    public init(id: String, unit: String, measure: Measure) {
+        self.id = id
+        self.unit = unit
+        self.measure = measure
+    }
+
+    /// The quantity that `pulses` pulses stand for, in the sensor's unit, exactly rounded.
+    public func amount(ofPulses pulses: Int64) -> Double {
+        guard case .pulses(let perPulse) = measure else { return Double(pulses) }
+        let (product, overflow) = pulses.multipliedReportingOverflow(by: perPulse)
+        if overflow { return Double(pulses) * Double(perPulse) / 1e9 }
+        return Double(product) / 1e9
+    }
+}

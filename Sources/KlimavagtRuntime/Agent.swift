@@ -1,0 +1,99 @@
+import Foundation
+import KlimavagtCore
+import KlimavagtMQTT
+import Logging
+import ServiceLifecycle
+
+/// Wires a configuration into running services: broker session, outbox, pipeline, inputs, in dependency order.
+public enum Agent {
+    /// Why the agent could not start, with the exit status the contract gives it.
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+        public var exitStatus: Int32
+    }
+
+    /// Runs until SIGTERM or SIGINT, or, with `exitWhenInputsEnd`, until every input has ended and every window
+    /// has emptied (the demo's end).
+    public static func run(configuration: Configuration, exitWhenInputsEnd: Bool, logger: Logger) async throws {
+        var traces: [String: Trace] = [:]
+        for sensor in configuration.sensors {
+            guard case .simulated(let input) = sensor.input, traces[input.file] == nil else { continue }
+            do {
+                traces[input.file] = try Trace.load(input.file)
+            } catch {
+                throw StartError(description: error.description, exitStatus: 65)
+            }
+        }
+        let clock: any AgentClock
+        if let speed = configuration.simulationSpeed {
+            let origin = traces.values.compactMap { $0.readings.first?.time }.min() ?? SystemClock().now()
+            clock = SimulationClock(origin: origin - .seconds(1), speed: speed)
+            logger.info("simulation: trace time from \(origin.rfc3339) at \(speed)x")
+        } else {
+            clock = SystemClock()
+        }
+        let client: MQTTClient
+        do {
+            client = try MQTTClient(configuration.mqtt)
+        } catch {
+            throw StartError(description: error.description, exitStatus: 78)
+        }
+        let outbox = Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger)
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger)
+        } catch {
+            client.close()
+            throw StartError(description: error.description, exitStatus: 78)
+        }
+        var inputs: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        for sensor in configuration.sensors {
+            switch sensor.input {
+            case .simulated(let input):
+                let gauge = SimulatedGauge(sensor: sensor.id, trace: traces[input.file]!, clock: clock,
+                                           pipeline: pipeline, logger: logger)
+                inputs.append(.init(service: gauge, successTerminationBehavior: .ignore))
+            case .gpio(let input):
+                let gauge = GPIOPulseInput(sensor: sensor.id, input: input, pipeline: pipeline, logger: logger)
+                do {
+                    let probe = try gauge.open()
+                    probe.close()
+                } catch {
+                    client.close()
+                    throw StartError(description: "sensor \(sensor.id): \(error)", exitStatus: 69)
+                }
+                inputs.append(.init(service: gauge))
+            case nil:
+                break
+            }
+        }
+        let pipelineService = PipelineService(pipeline: pipeline, exitWhenInputsEnd: exitWhenInputsEnd)
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: BrokerSession(client: client, statusTopic: "\(configuration.prefix)/status",
+                                             logger: logger)),
+                .init(service: outbox),
+                .init(service: pipelineService,
+                      successTerminationBehavior: exitWhenInputsEnd ? .gracefullyShutdownGroup : .cancelGroup),
+            ] + inputs,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
+
+/// The pipeline as a service: starts it, and on shutdown stops it so the outbox can drain.
+struct PipelineService: Service {
+    let pipeline: Pipeline
+    let exitWhenInputsEnd: Bool
+
+    func run() async throws {
+        await pipeline.start()
+        if exitWhenInputsEnd {
+            await cancelWhenGracefulShutdown { await pipeline.untilIdle() }
+        } else {
+            try? await gracefulShutdown()
+        }
+        await pipeline.stop()
+    }
+}

@@ -1,0 +1,60 @@
+import KlimavagtMQTT
+import Logging
+import ServiceLifecycle
+
+/// Keeps the broker session up for the agent and announces `online` on `PREFIX/status` after every connect.
+///
+/// Runs first in the service group, so it stops last: on shutdown it publishes `offline` and disconnects cleanly.
+public struct BrokerSession: Service {
+    let client: MQTTClient
+    let statusTopic: String
+    let logger: Logger
+
+    public init(client: MQTTClient, statusTopic: String, logger: Logger) {
+        self.client = client
+        self.statusTopic = statusTopic
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let options = client.options
+        logger.info("MQTT: connecting to \(options.host):\(options.port) as \(options.clientID)")
+        client.start()
+        for await event in client.connectionEvents.cancelOnGracefulShutdown() {
+            switch event {
+            case .connected:
+                logger.info("MQTT: session up with \(options.host):\(options.port)")
+                do {
+                    try await client.publish(statusTopic, payload: Array("online".utf8), qos: .atLeastOnce, retain: true)
+                } catch {
+                    logger.warning("MQTT: could not announce online: \(error)")
+                }
+            case .disconnected(let error):
+                logger.warning("MQTT: session lost (\(error.map(String.init(describing:)) ?? "no reason")); reconnecting")
+            }
+        }
+        await announceOffline()
+        client.close()
+        logger.info("MQTT: closed")
+    }
+
+    /// Publishes `offline`, waiting at most two seconds for the broker's PUBACK.
+    private func announceOffline() async {
+        guard client.connected else { return }
+        let client = self.client, topic = statusTopic
+        let (firstDone, signal) = AsyncStream<Void>.makeStream()
+        // A publish still waiting when the timer wins is released by close(), which the caller does next.
+        let publishing = Task {
+            try? await client.publish(topic, payload: Array("offline".utf8), qos: .atLeastOnce, retain: true)
+            signal.yield()
+        }
+        let timer = Task {
+            try? await Task.sleep(for: .seconds(2))
+            signal.yield()
+        }
+        var waiter = firstDone.makeAsyncIterator()
+        _ = await waiter.next()
+        timer.cancel()
+        _ = publishing
+    }
+}

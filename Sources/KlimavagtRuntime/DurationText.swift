@@ -1,0 +1,23 @@
+/// Parses and prints durations as configuration files write them (`500ms`, `90s`, `30m`, `6h`, `1d`).
+enum DurationText {
+    static func parse(_ text: String) -> Duration? {
+        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000),
+                                        ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
+        for (suffix, nanos) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if suffix == "s", number.hasSuffix("m") { continue }
+            guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
+            return .nanoseconds(Int64((value * Double(nanos)).rounded()))
+        }
+        return nil
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let nanos = duration.nanosecondsClamped
+        if nanos % 86_400_000_000_000 == 0, nanos > 0 { return "\(nanos / 86_400_000_000_000)d" }
+        if nanos % 3_600_000_000_000 == 0, nanos > 0 { return "\(nanos / 3_600_000_000_000)h" }
+        if nanos % 60_000_000_000 == 0, nanos > 0 { return "\(nanos / 60_000_000_000)m" }
+        if nanos % 1_000_000_000 == 0 { return "\(nanos / 1_000_000_000)s" }
+        return "\(nanos / 1_000_000)ms"
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import KlimavagtCore
+import KlimavagtGPIO
+import Logging
+import ServiceLifecycle
+
+/// A pulse sensor on a GPIO line: kernel-timestamped edges, pulse-width validation, one reading per valid pulse.
+public struct GPIOPulseInput: Service {
+    public let sensor: String
+    public let input: Configuration.GPIOInput
+    let pipeline: Pipeline
+    let logger: Logger
+
+    public init(sensor: String, input: Configuration.GPIOInput, pipeline: Pipeline, logger: Logger) {
+        self.sensor = sensor
+        self.input = input
+        self.pipeline = pipeline
+        self.logger = logger
+    }
+
+    /// Opens the line; a missing chip, a busy line or a permission problem fails here with a message that says why.
+    public func open() throws(GPIOError) -> GPIOLineMonitor {
+        let chip = try GPIOChip(input.chip)
+        defer { chip.close() }
+        return try chip.monitor(
+            line: input.line, bias: input.bias.flatMap(GPIOBias.init(rawValue:)), activeLow: input.activeLow,
+            consumer: "klimavagt:\(sensor)")
+    }
+
+    public func run() async throws {
+        let monitor = try open()
+        defer { monitor.close() }
+        logger.info("GPIO input \(sensor): listening on \(input.chip) line \(input.line)")
+        var detector = PulseDetector(minimumWidth: input.minimumPulse, maximumWidth: input.maximumPulse)
+        var rejected = 0
+        for await edge in monitor.edges.cancelOnGracefulShutdown() {
+            switch detector.edge(active: edge.kind == .rising, at: edge.timestampNanoseconds) {
+            case .accepted(let start, _):
+                await pipeline.ingest(Reading(sensor: sensor, time: Self.realtime(ofMonotonic: start), value: 1))
+            case .tooShort, .tooLong:
+                rejected += 1
+                if rejected == 1 || rejected % 1000 == 0 {
+                    logger.debug("GPIO input \(sensor): \(rejected) edges rejected as bounce or stuck contact")
+                }
+            case .pending:
+                break
+            }
+        }
+    }
+
+    /// Converts a CLOCK_MONOTONIC kernel timestamp to wall-clock time using the clocks' current offset.
+    static func realtime(ofMonotonic nanoseconds: Int64) -> Timestamp {
+        var real = timespec()
+        var mono = timespec()
+        clock_gettime(CLOCK_REALTIME, &real)
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        let offset = (Int64(real.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + Int64(real.tv_nsec) - Int64(mono.tv_nsec)
+        return Timestamp(nanoseconds: nanoseconds + offset)
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import KlimavagtRuntime
+import Logging
+
+extension Klimavagt {
+    /// Runs the agent.
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the agent: read the inputs, apply the rules, publish alerts.")
+
+        @OptionGroup var options: ConfigOptions
+
+        @Flag(help: "Stop once every input has ended and every rule window has emptied (for demos and traces).")
+        var exitWhenInputsEnd = false
+
+        @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+        var logLevel: Logger.Level = .info
+
+        func run() async throws {
+            let configuration = try options.load()
+            let logger = makeLogger(level: logLevel)
+            do {
+                try await Agent.run(configuration: configuration, exitWhenInputsEnd: exitWhenInputsEnd, logger: logger)
+            } catch let error as Agent.StartError {
+                FileHandle.standardError.write(Data("klimavagt: \(error.description)\n".utf8))
+                throw ExitCode(error.exitStatus)
+            }
+        }
+    }
+}
