@@ -54,12 +54,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Real test peers: a private mosquitto broker on a random loopback port and TLS material made by openssl.
+        .target(name: "KlimavagtTestSupport", path: "Tests/KlimavagtTestSupport"),
         .testTarget(name: "KlimavagtCoreTests", dependencies: ["KlimavagtCore"]),
-        .testTarget(name: "KlimavagtMQTTTests", dependencies: ["KlimavagtMQTT"]),
+        .testTarget(name: "KlimavagtMQTTTests", dependencies: ["KlimavagtMQTT", "KlimavagtTestSupport"]),
         .testTarget(name: "KlimavagtGPIOTests", dependencies: ["KlimavagtGPIO"]),
         .testTarget(
             name: "KlimavagtRuntimeTests",
-            dependencies: ["KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore"]
+            dependencies: ["KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore", "KlimavagtTestSupport"],
+            resources: [.copy("Fixtures")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -126,6 +126,11 @@ extension MQTTClient {
                 _ = mosquitto_subscribe(handle, nil, subscription.filter, subscription.qos.rawValue)
             }
         }
+        if let handle {
+            let held = heldWhileDisconnected
+            heldWhileDisconnected.removeAll()
+            for message in held { hand(message, to: handle) }
+        }
         let first = firstOutcomeWaiter
         firstOutcomeWaiter = nil
         condition.unlock()

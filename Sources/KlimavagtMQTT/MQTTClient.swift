@@ -31,6 +31,8 @@ public final class MQTTClient: @unchecked Sendable {
     var hadSessionSinceFailure = false
     var subscriptions: [(filter: String, qos: MQTTQoS)] = []
     var publishWaiters: [Int32: CheckedContinuation<Void, any Error>] = [:]
+    /// QoS 1 messages published while no session was up, handed to libmosquitto in order once one is.
+    var heldWhileDisconnected: [HeldMessage] = []
     var subscribeWaiters: [Int32: CheckedContinuation<Void, any Error>] = [:]
     var firstOutcomeWaiter: CheckedContinuation<Void, any Error>?
     var failFast = false
@@ -176,7 +178,8 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Publishes a message; with QoS 1 it returns only when the broker's PUBACK has arrived.
     ///
-    /// A QoS 1 message published while the session is down is queued by libmosquitto and sent after reconnecting.
+    /// A QoS 1 message published while the session is down is held, in order, and handed over after reconnecting; a
+    /// QoS 0 message then fails with `notConnected`.
     public func publish(_ topic: String, payload: [UInt8], qos: MQTTQoS = .atLeastOnce, retain: Bool = false)
         async throws(MQTTError)
     {
@@ -188,23 +191,43 @@ public final class MQTTClient: @unchecked Sendable {
                     waiter.resume(throwing: MQTTError.closed("publish"))
                     return
                 }
-                var mid: Int32 = 0
-                let rc = payload.withUnsafeBytes { bytes in
-                    mosquitto_publish(handle, &mid, topic, Int32(bytes.count), bytes.baseAddress, qos.rawValue, retain)
-                }
-                if let error = MQTTError(returnCode: rc, operation: "publish to \(topic)") {
-                    waiter.resume(throwing: error)
+                let message = HeldMessage(topic: topic, payload: payload, qos: qos, retain: retain, waiter: waiter)
+                if qos == .atLeastOnce && (!isConnected || !heldWhileDisconnected.isEmpty) {
+                    heldWhileDisconnected.append(message)
                     return
                 }
-                if qos == .atMostOnce {
-                    waiter.resume()
-                } else {
-                    publishWaiters[mid] = waiter
-                }
+                hand(message, to: handle)
             }
         } catch {
             throw error as! MQTTError
         }
+    }
+
+    /// Passes a message to libmosquitto and registers its waiter; the caller holds `condition`.
+    func hand(_ message: HeldMessage, to handle: OpaquePointer) {
+        var mid: Int32 = 0
+        let rc = message.payload.withUnsafeBytes { bytes in
+            mosquitto_publish(handle, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, message.qos.rawValue,
+                              message.retain)
+        }
+        if rc == MOSQ_ERR_NO_CONN.rawValue, message.qos == .atLeastOnce {
+            heldWhileDisconnected.append(message)
+        } else if let error = MQTTError(returnCode: rc, operation: "publish to \(message.topic)") {
+            message.waiter.resume(throwing: error)
+        } else if message.qos == .atMostOnce {
+            message.waiter.resume()
+        } else {
+            publishWaiters[mid] = message.waiter
+        }
+    }
+
+    /// A publish waiting for a session, with the caller that waits for its PUBACK.
+    struct HeldMessage {
+        var topic: String
+        var payload: [UInt8]
+        var qos: MQTTQoS
+        var retain: Bool
+        var waiter: CheckedContinuation<Void, any Error>
     }
 
     /// Ends the session with a clean DISCONNECT (so the Last Will is not sent), joins the network thread and frees
@@ -223,8 +246,9 @@ public final class MQTTClient: @unchecked Sendable {
         condition.unlock()
         if wasRunning { threadFinished.wait() }
         condition.lock()
-        let waiters = Array(publishWaiters.values) + Array(subscribeWaiters.values)
+        let waiters = Array(publishWaiters.values) + Array(subscribeWaiters.values) + heldWhileDisconnected.map(\.waiter)
         publishWaiters.removeAll()
+        heldWhileDisconnected.removeAll()
         subscribeWaiters.removeAll()
         let first = firstOutcomeWaiter
         firstOutcomeWaiter = nil

@@ -1,0 +1,55 @@
+# klimavagt — build, demo and tests on Debian 12.
+#   make run    install what is missing, build, and play the bundled cloudburst demo against a private broker
+#   make test   install what is missing, build, and run every test (the gpio-sim ones inside the VM kit)
+
+SWIFT      ?= swift
+APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
+VM_PKGS    := qemu-system-x86 busybox-static udev
+VM         ?= $(firstword $(wildcard ../shared/vm/run-in-vm) $(wildcard $(KLIMAVAGT_VM)))
+
+.PHONY: all deps vm-deps build run test test-host test-gpiosim clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(APT_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The gpio-sim VM boots with virtme-ng, whose guest needs udev to find its console ports.
+vm-deps:
+	@missing=""; for p in $(VM_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi; \
+	command -v vng >/dev/null || python3 -m pip install -q virtme-ng >/dev/null 2>&1 || true
+
+build: deps
+	$(SWIFT) build
+
+run: build
+	@bash .ci/demo
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory test-host
+	$(MAKE) --no-print-directory test-gpiosim
+
+test-host:
+	$(SWIFT) test --skip-build --skip GPIOSim
+
+test-gpiosim: vm-deps
+	@if [ -z "$(VM)" ]; then \
+	  echo "gpio-sim tests NOT RUN: no VM kit (../shared/vm/run-in-vm, or set KLIMAVAGT_VM)"; exit 1; \
+	fi
+	$(VM) -- $(SWIFT) test --skip-build --filter GPIOSim
+
+clean:
+	$(SWIFT) package clean

@@ -1,0 +1,102 @@
+import Foundation
+
+/// A child process started with posix_spawn and reaped with waitpid, independent of any run loop.
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    public let outputFile: String
+    private var exitStatus: Int32?
+    private let lock = NSLock()
+
+    /// Starts `program` with `arguments`; standard output and error go to `outputFile` (a new temporary file if nil).
+    public init(_ program: String, _ arguments: [String], environment: [String: String]? = nil,
+                outputFile: String? = nil) throws
+    {
+        self.outputFile = outputFile ?? (NSTemporaryDirectory() + "klimavagt-child-\(UUID().uuidString).log")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, self.outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0)=\($1)") } + [nil]
+        defer { for pointer in env { free(pointer) } }
+        // The child starts with no blocked signals and default handlers, whatever the spawning thread had.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, program, &actions, &attributes, argv, env)
+        guard rc == 0 else { throw BrokerError("cannot start \(program): \(String(cString: strerror(rc)))") }
+        pid = child
+    }
+
+    /// Sends a signal to the child.
+    public func signal(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// Whether the child is still running (reaping it if it has exited).
+    public var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exitStatus = status
+            return false
+        }
+        return true
+    }
+
+    /// Waits for the child to exit and returns its exit status (128 + signal number when a signal ended it).
+    @discardableResult
+    public func wait() -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        if exitStatus == nil {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            exitStatus = status
+        }
+        let status = exitStatus!
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+
+    /// Waits at most `seconds` for the child to exit; returns its status, or nil if it is still running.
+    public func wait(seconds: Double) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if !isRunning { return wait() }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    /// Everything the child wrote to standard output and standard error so far.
+    public var output: String {
+        (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
+    }
+}
+
+/// Runs a program to completion and fails unless it exits with status 0; returns its output.
+@discardableResult
+public func run(_ program: String, _ arguments: [String]) throws -> String {
+    let child = try ChildProcess(program, arguments)
+    let status = child.wait()
+    let text = child.output
+    try? FileManager.default.removeItem(atPath: child.outputFile)
+    guard status == 0 else {
+        throw BrokerError("\(program) \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
+    }
+    return text
+}

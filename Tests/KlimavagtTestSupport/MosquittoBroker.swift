@@ -1,0 +1,114 @@
+import Foundation
+
+/// A private mosquitto broker on a random loopback port, started and stopped by a test.
+public final class MosquittoBroker: @unchecked Sendable {
+    public struct Credentials: Sendable {
+        public var username: String
+        public var password: String
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
+    }
+
+    public let port: Int
+    public let directory: URL
+    public let tls: TLSMaterial?
+    private var process: ChildProcess?
+
+    /// Creates the broker's folder and configuration and starts it; `credentials` turns anonymous access off.
+    public init(tls: TLSMaterial? = nil, credentials: Credentials? = nil) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-broker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        port = try Self.freePort()
+        self.tls = tls
+        var config = "listener \(port) 127.0.0.1\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n"
+        if let tls {
+            config += "cafile \(tls.caCertificate.path)\ncertfile \(tls.serverCertificate.path)\nkeyfile \(tls.serverKey.path)\n"
+        }
+        if let credentials {
+            let passwords = directory.appendingPathComponent("passwords")
+            try run("/usr/bin/mosquitto_passwd", ["-b", "-c", passwords.path, credentials.username, credentials.password])
+            config += "allow_anonymous false\npassword_file \(passwords.path)\n"
+        } else {
+            config += "allow_anonymous true\n"
+        }
+        try config.write(to: directory.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
+        try start()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts (or starts again) the broker on the same port and waits until it accepts connections.
+    public func start() throws {
+        let process = try ChildProcess(
+            "/usr/sbin/mosquitto", ["-c", directory.appendingPathComponent("mosquitto.conf").path],
+            outputFile: directory.appendingPathComponent("broker.log").path)
+        self.process = process
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Self.accepts(port: port) { return }
+            guard process.isRunning else { break }
+            usleep(20_000)
+        }
+        throw BrokerError("mosquitto did not start listening on 127.0.0.1:\(port): \(process.output)")
+    }
+
+    /// Stops the broker (SIGTERM) and waits for it to exit.
+    public func stop() {
+        guard let process else { return }
+        process.signal(SIGCONT)
+        process.signal(SIGTERM)
+        process.wait()
+        self.process = nil
+    }
+
+    /// Freezes the broker (SIGSTOP) so that it accepts nothing and answers nothing until `resume()`.
+    public func pause() {
+        process?.signal(SIGSTOP)
+    }
+
+    public func resume() {
+        process?.signal(SIGCONT)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw BrokerError("no free loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
+
+public struct BrokerError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
