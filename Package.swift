@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "KlimavagtTestSupport", path: "Tests/KlimavagtTestSupport"),
         .testTarget(name: "KlimavagtCoreTests", dependencies: ["KlimavagtCore"]),
         .testTarget(name: "KlimavagtMQTTTests", dependencies: ["KlimavagtMQTT", "KlimavagtTestSupport"]),
-        .testTarget(name: "KlimavagtGPIOTests", dependencies: ["KlimavagtGPIO"]),
+        .testTarget(name: "KlimavagtGPIOTests", dependencies: ["KlimavagtGPIO", "KlimavagtCore"]),
         .testTarget(
             name: "KlimavagtRuntimeTests",
             dependencies: ["KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore", "KlimavagtTestSupport"],

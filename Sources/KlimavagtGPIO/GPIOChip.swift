@@ -39,16 +39,18 @@ public final class GPIOChip: @unchecked Sendable {
 
     /// Every line of the chip with its name, consumer, direction, polarity and bias.
     public func info() throws(GPIOError) -> GPIOChipInfo {
-        try withHandle { handle throws(GPIOError) in
-            var lines: [GPIOLineInfo] = []
-            for offset in 0..<lineCount {
-                guard let line = gpiod_chip_get_line(handle, UInt32(offset)) else {
-                    throw GPIOError.fromErrno(errno, operation: "read line info", chip: name, line: String(offset))
-                }
-                lines.append(Self.lineInfo(line, offset: offset))
+        try withHandle { handle throws(GPIOError) in try info(handle) }
+    }
+
+    private func info(_ handle: OpaquePointer) throws(GPIOError) -> GPIOChipInfo {
+        var lines: [GPIOLineInfo] = []
+        for offset in 0..<lineCount {
+            guard let line = gpiod_chip_get_line(handle, UInt32(offset)) else {
+                throw GPIOError.fromErrno(errno, operation: "read line info", chip: name, line: String(offset))
             }
-            return GPIOChipInfo(name: name, label: label, path: "/dev/\(name)", lines: lines)
+            lines.append(Self.lineInfo(line, offset: offset))
         }
+        return GPIOChipInfo(name: name, label: label, path: "/dev/\(name)", lines: lines)
     }
 
     /// Requests edge events on a line by offset (`17`) or by its name (`GPIO17`).
@@ -65,7 +67,7 @@ public final class GPIOChip: @unchecked Sendable {
             } else {
                 found = gpiod_chip_find_line(handle, line)
                 if found == nil {
-                    let names = (try? info().lines.compactMap(\.name)) ?? []
+                    let names = (try? info(handle).lines.compactMap(\.name)) ?? []
                     let available = names.isEmpty
                         ? "no named lines (use an offset 0 to \(lineCount - 1))"
                         : "named lines " + names.joined(separator: ", ")

@@ -40,7 +40,7 @@ struct WindowRuleTests {
         _ = engine.ingest(tips(40, at: start + .seconds(600)))
         #expect(engine.nextDeadline == start + .seconds(1800))
         #expect(engine.advance(to: start + .seconds(1799)).isEmpty)
-        let events = engine.advance(to: start + .seconds(7200))
+        let events = engine.advance(to: start + .seconds(2399))
         #expect(events.count == 1)
         #expect(events[0].state == .resolved)
         #expect(events[0].eventTime == start + .seconds(1800))
