@@ -27,7 +27,7 @@ struct CLITests {
             ("bad-unknown-key.yaml", ":3:3: mqtt.hots: unknown key; allowed here: host, port, client_id, keepalive, "
                 + "username, password, password_file, protocol, tls, reconnect"),
             ("bad-type.yaml", ":4:9: mqtt.port: expected a whole number, found 'tolv'"),
-            ("bad-rule-key.yaml", ":9:30: rules[0].levels.sever: unknown key; allowed here: warning, severe, extreme"),
+            ("bad-rule-key.yaml", ":9:27: rules[0].levels.sever: unknown key; allowed here: warning, severe, extreme"),
           ])
     func configurationErrors(file: String, message: String) throws {
         let path = fixture(file)

@@ -20,9 +20,10 @@ enum Klimavagt {
         let child = try ChildProcess("/bin/sh", ["-c", "exec \"$0\" \"$@\" 2>\"\(errFile)\"", binary] + arguments)
         let status = child.wait()
         let stderr = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+        let stdout = child.output
         try? FileManager.default.removeItem(atPath: errFile)
         try? FileManager.default.removeItem(atPath: child.outputFile)
-        return Result(status: status, stdout: child.output, stderr: stderr)
+        return Result(status: status, stdout: stdout, stderr: stderr)
     }
 
     /// Starts the agent in the background; its combined output goes to a log file.
