@@ -50,7 +50,11 @@ test-gpiosim: vm-deps
 	@if [ -z "$(VM)" ]; then \
 	  echo "gpio-sim tests NOT RUN: no VM kit (../shared/vm/run-in-vm, or set KLIMAVAGT_VM)"; exit 1; \
 	fi
-	$(VM) -- $$($(SWIFT) build --show-bin-path)/klimavagtPackageTests.xctest --testing-library swift-testing --filter GPIOSim
+	@# The VM's console reopens standard output, so its output goes to a file that is shown afterwards.
+	@log=$$(mktemp); status=0; \
+	$(VM) -- $$($(SWIFT) build --show-bin-path)/klimavagtPackageTests.xctest --testing-library swift-testing \
+	  --filter GPIOSim >"$$log" 2>&1 || status=$$?; \
+	cat "$$log"; rm -f "$$log"; exit $$status
 
 clean:
 	$(SWIFT) package clean
