@@ -11,25 +11,24 @@ VM         ?= $(firstword $(wildcard ../shared/vm/run-in-vm) $(wildcard $(KLIMAV
 
 all: build
 
-deps:
-	@missing=""; for p in $(APT_PKGS); do \
+# Installs the Debian packages of $(1) that are not installed yet.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PKGS))
 
 # The gpio-sim VM boots with virtme-ng, whose guest needs udev to find its console ports.
 vm-deps:
-	@missing=""; for p in $(VM_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi; \
-	command -v vng >/dev/null || python3 -m pip install -q virtme-ng >/dev/null 2>&1 || true
+	$(call apt_install,$(VM_PKGS))
+	@command -v vng >/dev/null || python3 -m pip install -q virtme-ng >/dev/null 2>&1 || true
 
 build: deps
 	$(SWIFT) build

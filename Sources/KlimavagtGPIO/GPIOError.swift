@@ -35,7 +35,7 @@ public enum GPIOError: Error, Equatable, CustomStringConvertible, Sendable {
     {
         switch code {
         case ENOENT, ENODEV, ENOTTY:
-            if let line { return .noSuchLine(line, chip: chip, available: "fewer lines") }
+            if let line { return .noSuchLine(line, chip: chip, available: "other lines (see klimavagt gpio list)") }
             return .noSuchChip(chip, available: GPIOChip.list().map { "\($0.name) [\($0.label)]" })
         case EBUSY:
             return .lineBusy(line: line ?? "?", chip: chip, consumer: consumer())

@@ -43,6 +43,16 @@ struct AgentBrokerTests {
         return client
     }
 
+    /// The next status message with the given text.
+    func status(_ text: String, in messages: AsyncStream<MQTTMessage>, within seconds: Double) async throws
+        -> MQTTMessage
+    {
+        try await within(seconds, "status \(text)") {
+            for await message in messages where message.text == text { return message }
+            throw BrokerError("the message stream ended before status \(text)")
+        }
+    }
+
     /// The events the contract's window semantics give for the trace, by brute force over every instant.
     func expectedEvents(rule: String, kind: AlertKind, window: Int64, levels: [(Severity, Double)]) throws
         -> [[String: Any]]
@@ -135,16 +145,9 @@ struct AgentBrokerTests {
         let agent = try Klimavagt.start(["run", "--config", try writeConfig(site: "lwt", port: broker.port, speed: 1)])
         defer { agent.signal(SIGKILL); agent.wait() }
         let messages = watcher.messages
-        let online = try await within(20, "status online") {
-            for await message in messages where message.text == "online" { return message }
-            throw BrokerError("stream ended")
-        }
-        #expect(online.retain == false || online.retain == true)
+        _ = try await status("online", in: messages, within: 20)
         agent.signal(SIGKILL)
-        let offline = try await within(10, "status offline") {
-            for await message in messages where message.text == "offline" { return message }
-            throw BrokerError("stream ended")
-        }
+        let offline = try await status("offline", in: messages, within: 10)
         #expect(offline.topic == "klimavagt/lwt/status")
         #expect(agent.wait() == 128 + SIGKILL)
     }
@@ -157,15 +160,9 @@ struct AgentBrokerTests {
         defer { watcher.close() }
         let agent = try Klimavagt.start(["run", "--config", try writeConfig(site: "term", port: broker.port, speed: 1)])
         let messages = watcher.messages
-        _ = try await within(20, "status online") {
-            for await message in messages where message.text == "online" { return message }
-            throw BrokerError("stream ended")
-        }
+        _ = try await status("online", in: messages, within: 20)
         agent.signal(SIGTERM)
-        let offline = try await within(10, "status offline") {
-            for await message in messages where message.text == "offline" { return message }
-            throw BrokerError("stream ended")
-        }
+        let offline = try await status("offline", in: messages, within: 10)
         #expect(offline.topic == "klimavagt/term/status")
         let status = await agent.wait(seconds: 10)
         #expect(status == 0, "agent output:\n\(agent.output)")
