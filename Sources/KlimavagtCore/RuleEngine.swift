@@ -5,12 +5,19 @@
 public struct RuleEngine: Sendable {
     public let site: String
     public private(set) var sensors: [String: SensorSpec]
-    public private(set) var windowRules: [WindowRule]
+    public private(set) var windowRules: [WindowRule] = []
+    public private(set) var levelRules: [LevelRule] = []
+    public private(set) var staleRules: [StaleRule] = []
+    /// The time and value of each sensor's latest reading (or of the engine's start, without a value).
+    private var lastSeen: [String: (time: Timestamp, value: Double?)] = [:]
+    private var staleSensors: Set<String> = []
     private let makeID: @Sendable (String, Int64) -> String
 
     public enum SetupError: Error, Equatable, CustomStringConvertible {
         case unknownSensor(rule: String, sensor: String)
         case notPulseCounting(rule: String, sensor: String)
+        case notLevel(rule: String, sensor: String)
+        case neverStale(rule: String, sensor: String)
         case unsupportedKind(rule: String, kind: AlertKind)
 
         public var description: String {
@@ -18,6 +25,10 @@ public struct RuleEngine: Sendable {
             case .unknownSensor(let rule, let sensor): "rule '\(rule)' watches unknown sensor '\(sensor)'"
             case .notPulseCounting(let rule, let sensor):
                 "rule '\(rule)' needs a pulse-counting sensor (rain gauge), but '\(sensor)' is not one"
+            case .notLevel(let rule, let sensor):
+                "rule '\(rule)' needs a sensor that reports levels, but '\(sensor)' counts pulses"
+            case .neverStale(let rule, let sensor):
+                "rule '\(rule)' alerts on staleness, but sensor '\(sensor)' has stale_after: never"
             case .unsupportedKind(let rule, let kind): "rule '\(rule)': kind '\(kind.rawValue)' is not implemented yet"
             }
         }
@@ -33,48 +44,110 @@ public struct RuleEngine: Sendable {
         var byID: [String: SensorSpec] = [:]
         for sensor in sensors { byID[sensor.id] = sensor }
         self.sensors = byID
-        var windowRules: [WindowRule] = []
         for rule in rules {
             guard let sensor = byID[rule.sensor] else {
                 throw .unknownSensor(rule: rule.id, sensor: rule.sensor)
             }
             switch rule.kind {
             case .cloudburst, .heavyRain:
-                guard case .pulses = sensor.measure else {
-                    throw .notPulseCounting(rule: rule.id, sensor: sensor.id)
-                }
+                guard case .pulses = sensor.measure else { throw .notPulseCounting(rule: rule.id, sensor: sensor.id) }
                 windowRules.append(WindowRule(spec: rule, sensor: sensor))
-            default:
+            case .stormSurge, .threshold:
+                if case .pulses = sensor.measure { throw .notLevel(rule: rule.id, sensor: sensor.id) }
+                levelRules.append(LevelRule(spec: rule, sensor: sensor))
+            case .stale:
+                guard sensor.staleAfter != nil else { throw .neverStale(rule: rule.id, sensor: sensor.id) }
+                staleRules.append(StaleRule(spec: rule, sensor: sensor))
+            case .rateOfRise:
                 throw .unsupportedKind(rule: rule.id, kind: rule.kind)
             }
         }
-        self.windowRules = windowRules
+    }
+
+    /// Starts the staleness clocks at `time`, so a sensor that never reports also goes stale.
+    public mutating func start(at time: Timestamp) {
+        for sensor in sensors.values where sensor.staleAfter != nil && lastSeen[sensor.id] == nil {
+            lastSeen[sensor.id] = (time, nil)
+        }
     }
 
     /// The earliest instant at which time alone changes a rule's outcome.
     public var nextDeadline: Timestamp? {
+        [nextWindowDeadline, nextStaleDeadline].compactMap { $0 }.min()
+    }
+
+    /// The earliest instant at which a reading leaves a rule's window.
+    public var nextWindowDeadline: Timestamp? {
         windowRules.compactMap(\.nextDeadline).min()
+    }
+
+    private var nextStaleDeadline: Timestamp? {
+        staleDeadlines.map(\.deadline).min()
+    }
+
+    private var staleDeadlines: [(sensor: String, deadline: Timestamp)] {
+        lastSeen.compactMap { id, seen in
+            guard !staleSensors.contains(id), let after = sensors[id]?.staleAfter else { return nil }
+            return (id, seen.time + after)
+        }
     }
 
     /// The lifecycle of every rule, by rule id.
     public var lifecycles: [String: AlertLifecycle] {
-        Dictionary(uniqueKeysWithValues: windowRules.map { ($0.spec.id, $0.lifecycle) })
+        var all: [String: AlertLifecycle] = [:]
+        for rule in windowRules { all[rule.spec.id] = rule.lifecycle }
+        for rule in levelRules { all[rule.spec.id] = rule.lifecycle }
+        for rule in staleRules { all[rule.spec.id] = rule.lifecycle }
+        return all
     }
 
     public mutating func restore(_ lifecycles: [String: AlertLifecycle]) {
         for index in windowRules.indices {
             if let saved = lifecycles[windowRules[index].spec.id] { windowRules[index].restore(saved) }
         }
+        for index in levelRules.indices {
+            if let saved = lifecycles[levelRules[index].spec.id] { levelRules[index].restore(saved) }
+        }
+        for index in staleRules.indices {
+            if let saved = lifecycles[staleRules[index].spec.id] { staleRules[index].restore(saved) }
+        }
     }
 
-    /// Processes every deadline up to and including `time`, each at its own instant, in order.
-    public mutating func advance(to time: Timestamp) -> [AlertEvent] {
+    /// Processes every deadline up to and including `time`, each at its own instant, in order; with
+    /// `windowsOnly`, sensors going stale are not considered (replay after its last reading).
+    public mutating func advance(to time: Timestamp, windowsOnly: Bool = false) -> [AlertEvent] {
         var events: [AlertEvent] = []
-        while let deadline = nextDeadline, deadline <= time {
+        while let deadline = windowsOnly ? nextWindowDeadline : nextDeadline, deadline <= time {
             for index in windowRules.indices {
                 if let event = windowRules[index].slide(to: deadline, site: site, makeID: makeID) {
                     events.append(event)
                 }
+            }
+            guard !windowsOnly else { continue }
+            for (sensor, staleAt) in staleDeadlines where staleAt == deadline {
+                events += sensorWentStale(sensor, at: deadline)
+            }
+        }
+        return events
+    }
+
+    private mutating func sensorWentStale(_ sensor: String, at time: Timestamp) -> [AlertEvent] {
+        staleSensors.insert(sensor)
+        let seen = lastSeen[sensor]
+        var events: [AlertEvent] = []
+        for index in windowRules.indices where windowRules[index].spec.sensor == sensor {
+            if let event = windowRules[index].markNoData(at: time, site: site, makeID: makeID) { events.append(event) }
+        }
+        for index in levelRules.indices where levelRules[index].spec.sensor == sensor {
+            if let event = levelRules[index].markNoData(at: time, lastValue: seen?.value, site: site, makeID: makeID) {
+                events.append(event)
+            }
+        }
+        for index in staleRules.indices where staleRules[index].spec.sensor == sensor {
+            if let event = staleRules[index].sensorWentStale(
+                at: time, lastSeen: seen?.time ?? time, site: site, makeID: makeID)
+            {
+                events.append(event)
             }
         }
         return events
@@ -86,13 +159,30 @@ public struct RuleEngine: Sendable {
     public mutating func ingest(_ reading: Reading) -> [AlertEvent] {
         var events = advance(to: Timestamp(nanoseconds: reading.time.nanoseconds - 1))
         guard let sensor = sensors[reading.sensor] else { return events }
-        if case .pulses = sensor.measure {
+        let previous = lastSeen[reading.sensor]
+        lastSeen[reading.sensor] = (reading.time, reading.value)
+        if staleSensors.remove(reading.sensor) != nil {
+            for index in staleRules.indices where staleRules[index].spec.sensor == reading.sensor {
+                if let event = staleRules[index].sensorReported(
+                    at: reading.time, lastSeen: previous?.time ?? reading.time, site: site, makeID: makeID)
+                {
+                    events.append(event)
+                }
+            }
+        }
+        switch sensor.measure {
+        case .pulses:
             let pulses = Int64(reading.value.rounded())
             for index in windowRules.indices where windowRules[index].spec.sensor == reading.sensor {
                 if let event = windowRules[index].add(pulses: pulses, at: reading.time, site: site, makeID: makeID) {
                     events.append(event)
                 }
             }
+        case .level:
+            break
+        }
+        for index in levelRules.indices where levelRules[index].spec.sensor == reading.sensor {
+            if let event = levelRules[index].judge(reading, site: site, makeID: makeID) { events.append(event) }
         }
         return events
     }

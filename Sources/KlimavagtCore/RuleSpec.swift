@@ -6,13 +6,25 @@ public struct RuleSpec: Sendable, Equatable {
     /// The rolling window of a window rule (`cloudburst`, `heavy_rain`).
     public var window: Duration
     public var levels: SeverityLevels
+    /// For level rules: how far below a level (in the sensor's unit) a reading must be before it counts as left.
+    public var hysteresis: Double
+    /// For level rules: how long readings must stay below the band before the severity falls.
+    public var hold: Duration
+    /// For `threshold`: whether the rule fires above its levels (the default) or below them.
+    public var below: Bool
 
-    public init(id: String, kind: AlertKind, sensor: String, window: Duration, levels: SeverityLevels) {
+    public init(
+        id: String, kind: AlertKind, sensor: String, window: Duration = .zero, levels: SeverityLevels,
+        hysteresis: Double = 0, hold: Duration = .zero, below: Bool = false
+    ) {
         self.id = id
         self.kind = kind
         self.sensor = sensor
         self.window = window
         self.levels = levels
+        self.hysteresis = hysteresis
+        self.hold = hold
+        self.below = below
     }
 
     /// DMI's skybrud: more than 15, 30 or 45 mm within 30 minutes.

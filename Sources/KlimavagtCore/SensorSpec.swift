@@ -10,11 +10,20 @@ public struct SensorSpec: Sendable, Equatable {
     public var id: String
     public var unit: String
     public var measure: Measure
+    /// After how long without a reading the sensor is stale; `nil` means never.
+    public var staleAfter: Duration?
 
-    public init(id: String, unit: String, measure: Measure) {
+    /// Creates a sensor; by default a level sensor is stale after 15 minutes and a pulse counter never is (a silent
+    /// rain gauge means no rain).
+    public init(id: String, unit: String, measure: Measure, staleAfter: Duration?? = nil) {
         self.id = id
         self.unit = unit
         self.measure = measure
+        switch staleAfter {
+        case .some(let configured): self.staleAfter = configured
+        case .none:
+            if case .level = measure { self.staleAfter = .seconds(15 * 60) } else { self.staleAfter = nil }
+        }
     }
 
     /// The quantity that `pulses` pulses stand for, in the sensor's unit, exactly rounded.

@@ -43,38 +43,30 @@ public struct WindowRule: Sendable {
         return evaluate(at: time, site: site, makeID: makeID)
     }
 
+    /// Puts the rule in `nodata` because its sensor went stale at `time`.
+    public mutating func markNoData(at time: Timestamp, site: String, makeID: (String, Int64) -> String) -> AlertEvent? {
+        guard lifecycle.state != .nodata else { return nil }
+        return RuleEvents.noData(spec: spec, sensor: sensor, lifecycle: &lifecycle, value: amount, at: time, site: site,
+                                 makeID: makeID)
+    }
+
     private mutating func evaluate(at time: Timestamp, site: String, makeID: (String, Int64) -> String)
         -> AlertEvent?
     {
         let value = amount
-        let current = lifecycle.firingSeverity
+        let fresh = lifecycle.state == .nodata
+        let current = fresh ? nil : lifecycle.firingSeverity
         let next = spec.levels.severity(for: value)
-        guard next != current else { return nil }
-        let state: AlertState
-        let severity: Severity
+        guard fresh || next != current else { return nil }
         let threshold: Double
         if let next {
-            state = .firing
-            severity = next
-            if let current, next < current {
-                threshold = spec.levels.thresholdLeft(above: next)
-            } else {
-                threshold = spec.levels.threshold(of: next) ?? 0
-            }
+            threshold = (current == nil || next > current!) ? spec.levels.threshold(of: next) ?? 0
+                : spec.levels.thresholdLeft(above: next)
         } else {
-            state = .resolved
-            severity = current ?? lifecycle.severity ?? .warning
             threshold = spec.levels.thresholdLeft(above: nil)
         }
-        let spec = self.spec, sensor = self.sensor
-        return lifecycle.transition(to: state, severity: severity, at: time) { seq in
-            AlertEvent(
-                id: makeID(spec.id, seq), seq: seq, site: site, rule: spec.id, kind: spec.kind, state: state,
-                severity: severity, sensor: sensor.id, value: value, unit: sensor.unit, threshold: threshold,
-                windowSeconds: spec.window.wholeSeconds, eventTime: time, publishedAt: nil,
-                message: AlertMessage.text(
-                    kind: spec.kind, state: state, value: value, unit: sensor.unit, window: spec.window,
-                    sensor: sensor.id))
-        }
+        return RuleEvents.transition(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: next, value: value, threshold: threshold,
+            windowSeconds: spec.window.wholeSeconds, at: time, site: site, makeID: makeID)
     }
 }

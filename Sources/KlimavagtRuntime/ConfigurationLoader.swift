@@ -125,7 +125,7 @@ public enum ConfigurationLoader {
     private static func readSensor(_ reader: YAMLReader, catalogue: DeviceCatalogue?, baseFolder: String)
         throws(ConfigurationError) -> Configuration.Sensor
     {
-        let map = try reader.mapping(allowed: ["id", "device", "unit", "per_pulse", "input"])
+        let map = try reader.mapping(allowed: ["id", "device", "unit", "per_pulse", "stale_after", "input"])
         let idReader = try map.required("id")
         let id = try idReader.string()
         guard isIdentifier(id) else { throw idReader.error("a sensor id uses letters, digits, '-' and '_' only") }
@@ -159,12 +159,23 @@ public enum ConfigurationLoader {
         } else {
             measure = .level
         }
+        var staleAfter: Duration?? = nil
+        if let staleReader = map["stale_after"] {
+            if case .scalar(let scalar) = staleReader.node, scalar.string == "never" {
+                staleAfter = .some(nil)
+            } else {
+                let duration = try staleReader.duration()
+                guard duration >= .seconds(1) else { throw staleReader.error("must be at least 1s, or never") }
+                staleAfter = .some(duration)
+            }
+        }
         var input: Configuration.Input?
         if let inputReader = map["input"] {
             input = try readInput(inputReader, device: device, baseFolder: baseFolder)
         }
-        return Configuration.Sensor(id: id, device: device, spec: SensorSpec(id: id, unit: unit, measure: measure),
-                                    input: input)
+        return Configuration.Sensor(
+            id: id, device: device, spec: SensorSpec(id: id, unit: unit, measure: measure, staleAfter: staleAfter),
+            input: input)
     }
 
     private static func readInput(_ reader: YAMLReader, device: DeviceProfile?, baseFolder: String)
@@ -215,7 +226,9 @@ public enum ConfigurationLoader {
     private static func readRule(_ reader: YAMLReader, sensors: [Configuration.Sensor])
         throws(ConfigurationError) -> RuleSpec
     {
-        let map = try reader.mapping(allowed: ["id", "kind", "sensor", "window", "levels"])
+        let map = try reader.mapping(allowed: [
+            "id", "kind", "sensor", "window", "levels", "hysteresis", "hold", "direction",
+        ])
         let idReader = try map.required("id")
         let id = try idReader.string()
         guard isIdentifier(id) else { throw idReader.error("a rule id uses letters, digits, '-' and '_' only") }
@@ -231,19 +244,54 @@ public enum ConfigurationLoader {
             throw sensorReader.error("no sensor '\(sensorID)' is configured")
         }
         var spec: RuleSpec
+        let isPulseSensor: Bool
+        if case .pulses = sensor.spec.measure { isPulseSensor = true } else { isPulseSensor = false }
         switch kind {
-        case .cloudburst: spec = .cloudburst(id: id, sensor: sensorID)
-        case .heavyRain: spec = .heavyRain(id: id, sensor: sensorID)
-        default:
+        case .cloudburst, .heavyRain:
+            spec = kind == .cloudburst ? .cloudburst(id: id, sensor: sensorID) : .heavyRain(id: id, sensor: sensorID)
+            guard isPulseSensor else {
+                throw sensorReader.error("a \(kindText) rule needs a pulse-counting sensor (a rain gauge)")
+            }
+            if let window = map["window"] {
+                spec.window = try window.duration()
+                guard spec.window >= .seconds(1) else { throw window.error("must be at least 1s") }
+            }
+        case .stormSurge, .threshold:
+            guard !isPulseSensor else {
+                throw sensorReader.error("a \(kindText) rule needs a sensor that reports levels, not a pulse counter")
+            }
+            guard map["levels"] != nil else {
+                throw reader.error("a \(kindText) rule needs levels, e.g. levels: {warning: 125, severe: 150}")
+            }
+            spec = RuleSpec(id: id, kind: kind, sensor: sensorID, levels: SeverityLevels([:]))
+            if let hysteresis = map["hysteresis"] {
+                spec.hysteresis = try hysteresis.double()
+                guard spec.hysteresis >= 0 else { throw hysteresis.error("must be 0 or more") }
+            }
+            if let hold = map["hold"] { spec.hold = try hold.duration() }
+            if let direction = map["direction"] {
+                let text = try direction.string()
+                guard kind == .threshold else { throw direction.error("only a threshold rule has a direction") }
+                guard text == "above" || text == "below" else {
+                    throw direction.error("expected above or below, found '\(text)'")
+                }
+                spec.below = text == "below"
+            }
+        case .stale:
+            guard sensor.spec.staleAfter != nil else {
+                throw sensorReader.error("sensor '\(sensorID)' never goes stale; give it stale_after")
+            }
+            spec = RuleSpec(id: id, kind: .stale, sensor: sensorID, levels: SeverityLevels([:]))
+        case .rateOfRise:
             throw kindReader.error("rule kind '\(kindText)' is not implemented in this version yet")
         }
-        guard case .pulses = sensor.spec.measure else {
-            throw sensorReader.error("a \(kindText) rule needs a pulse-counting sensor (a rain gauge)")
+        for key in ["window"] where map[key] != nil && kind != .cloudburst && kind != .heavyRain {
+            throw try map.required(key).error("only cloudburst and heavy_rain rules have a window")
         }
-        if let window = map["window"] {
-            spec.window = try window.duration()
-            guard spec.window >= .seconds(1) else { throw window.error("must be at least 1s") }
+        for key in ["hysteresis", "hold"] where map[key] != nil && kind != .stormSurge && kind != .threshold {
+            throw try map.required(key).error("only storm_surge and threshold rules have \(key)")
         }
+        if kind == .stale, let levels = map["levels"] { throw levels.error("a stale rule has no levels") }
         if let levelsReader = map["levels"] {
             let levels = try levelsReader.mapping(allowed: Severity.allCases.map(\.rawValue))
             var thresholds: [Severity: Double] = [:]
@@ -252,8 +300,12 @@ public enum ConfigurationLoader {
             }
             let ordered = Severity.allCases.compactMap { thresholds[$0] }
             guard !ordered.isEmpty else { throw levelsReader.error("name at least one of warning, severe, extreme") }
-            guard zip(ordered, ordered.dropFirst()).allSatisfy({ $0 < $1 }) else {
-                throw levelsReader.error("thresholds must rise from warning to severe to extreme")
+            let rising = spec.below ? zip(ordered, ordered.dropFirst()).allSatisfy({ $0 > $1 })
+                : zip(ordered, ordered.dropFirst()).allSatisfy({ $0 < $1 })
+            guard rising else {
+                throw levelsReader.error(spec.below
+                    ? "for direction: below, thresholds must fall from warning to severe to extreme"
+                    : "thresholds must rise from warning to severe to extreme")
             }
             spec.levels = SeverityLevels(thresholds)
         }

@@ -37,6 +37,8 @@ public actor Pipeline {
     /// Publishes the `inactive` state of every rule, as the contract asks of rules that have not fired.
     public func start() {
         let now = clock.now()
+        engine.start(at: now)
+        armTimer()
         for rule in configuration.rules {
             guard let sensor = engine.sensors[rule.sensor] else { continue }
             outbox.enqueue(.retained(

@@ -15,8 +15,8 @@ public enum Replay {
         for reading in trace.readings {
             events += engine.ingest(reading)
         }
-        while let deadline = engine.nextDeadline {
-            events += engine.advance(to: deadline)
+        while let deadline = engine.nextWindowDeadline {
+            events += engine.advance(to: deadline, windowsOnly: true)
         }
         return events.map { event in
             var event = event

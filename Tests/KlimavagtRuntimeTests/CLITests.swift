@@ -13,6 +13,15 @@ struct CLITests {
         #expect(result.stdout == expected)
     }
 
+    @Test("replay of a storm surge: hysteresis, hold, a restarted count, nodata and the stale rule, as worked out by hand")
+    func replayStormSurge() throws {
+        let result = try Klimavagt.run(["replay", "--config", fixture("replay-harbour.yaml"), fixture("storm-surge.csv")])
+        #expect(result.status == 0)
+        #expect(result.stderr.isEmpty)
+        let expected = try String(contentsOfFile: fixture("storm-surge.expected.jsonl"), encoding: .utf8)
+        #expect(result.stdout == expected)
+    }
+
     @Test("a bad trace line gives TRACE:LINE: reason and exit status 65")
     func badTrace() throws {
         let trace = fixture("bad-trace.csv")

@@ -1,0 +1,93 @@
+/// A rule on a sensor's level (`storm_surge`, `threshold`), with a hysteresis band and a hold before falling.
+///
+/// A reading above a higher severity's threshold raises the severity at once. The severity falls only after
+/// readings have stayed at or below (current threshold − hysteresis) for `hold`, counted from the first such reading
+/// to a later one; any reading back inside the band restarts the count. Suspect readings are ignored.
+public struct LevelRule: Sendable {
+    public let spec: RuleSpec
+    public let sensor: SensorSpec
+    public private(set) var lifecycle = AlertLifecycle()
+    /// The time of the first reading at or below the current band, while the count runs.
+    private var leftBandSince: Timestamp?
+
+    public init(spec: RuleSpec, sensor: SensorSpec) {
+        self.spec = spec
+        self.sensor = sensor
+    }
+
+    public mutating func restore(_ lifecycle: AlertLifecycle) {
+        self.lifecycle = lifecycle
+    }
+
+    /// `value` turned so that "worse" is always "higher": a `below` threshold rule compares negated values.
+    private func oriented(_ value: Double) -> Double {
+        spec.below ? -value : value
+    }
+
+    private var orientedLevels: SeverityLevels {
+        guard spec.below else { return spec.levels }
+        return SeverityLevels(Dictionary(uniqueKeysWithValues: spec.levels.ordered.map { ($0.severity, -$0.threshold) }))
+    }
+
+    /// The highest severity whose threshold, lowered by `margin`, the value is strictly above.
+    private func severity(for value: Double, margin: Double = 0) -> Severity? {
+        orientedLevels.ordered.last { oriented(value) > $0.threshold - margin }?.severity
+    }
+
+    /// Judges one reading and returns the event it causes, if any.
+    public mutating func judge(_ reading: Reading, site: String, makeID: (String, Int64) -> String) -> AlertEvent? {
+        guard !reading.suspect else { return nil }
+        let target = severity(for: reading.value)
+        if lifecycle.state == .nodata {
+            leftBandSince = nil
+            return change(to: target, from: nil, value: reading.value, at: reading.time, fresh: true, site: site,
+                          makeID: makeID)
+        }
+        let current = lifecycle.firingSeverity
+        if let target, current == nil || target > current! {
+            leftBandSince = nil
+            return change(to: target, from: current, value: reading.value, at: reading.time, fresh: false, site: site,
+                          makeID: makeID)
+        }
+        guard let current, let threshold = orientedLevels.threshold(of: current) else { return nil }
+        guard oriented(reading.value) <= threshold - spec.hysteresis else {
+            leftBandSince = nil
+            return nil
+        }
+        let since = leftBandSince ?? reading.time
+        leftBandSince = since
+        guard reading.time - since >= spec.hold else { return nil }
+        leftBandSince = nil
+        let lower = severity(for: reading.value, margin: spec.hysteresis)
+        return change(to: lower, from: current, value: reading.value, at: reading.time, fresh: false, site: site,
+                      makeID: makeID)
+    }
+
+    /// Puts the rule in `nodata` because its sensor went stale at `time`.
+    public mutating func markNoData(at time: Timestamp, lastValue: Double?, site: String,
+                                    makeID: (String, Int64) -> String) -> AlertEvent?
+    {
+        guard lifecycle.state != .nodata else { return nil }
+        leftBandSince = nil
+        return RuleEvents.noData(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, value: lastValue ?? .nan, at: time, site: site,
+            makeID: makeID)
+    }
+
+    private mutating func change(
+        to next: Severity?, from current: Severity?, value: Double, at time: Timestamp, fresh: Bool, site: String,
+        makeID: (String, Int64) -> String
+    ) -> AlertEvent? {
+        guard fresh || next != current else { return nil }
+        let threshold: Double
+        if let next {
+            threshold = (current == nil || next > current!) ? spec.levels.threshold(of: next)!
+                : spec.levels.thresholdLeft(above: next)
+        } else {
+            threshold = spec.levels.thresholdLeft(above: nil)
+        }
+        return RuleEvents.transition(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: next, value: value, threshold: threshold,
+            windowSeconds: nil, at: time, site: site, makeID: makeID)
+    }
+}
