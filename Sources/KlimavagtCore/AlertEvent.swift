@@ -1,5 +1,5 @@
 /// One change of an alert's state, with the fields of the contract's alert event.
-public struct AlertEvent: Sendable, Equatable {
+public struct AlertEvent: Sendable, Equatable, Codable {
     public var id: String
     public var seq: Int64
     public var site: String

@@ -1,5 +1,5 @@
 /// The state, severity and sequence number of one rule's alert, and the events its changes produce.
-public struct AlertLifecycle: Sendable, Equatable {
+public struct AlertLifecycle: Sendable, Equatable, Codable {
     public private(set) var state: AlertState = .inactive
     /// The current severity while firing, else the last one it had.
     public private(set) var severity: Severity?

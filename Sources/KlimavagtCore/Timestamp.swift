@@ -1,9 +1,19 @@
 /// A point in time as nanoseconds since the Unix epoch (UTC).
-public struct Timestamp: Hashable, Comparable, Sendable {
+public struct Timestamp: Hashable, Comparable, Sendable, Codable {
     public var nanoseconds: Int64
 
     public init(nanoseconds: Int64) {
         self.nanoseconds = nanoseconds
+    }
+
+    /// Encoded as its nanoseconds since the epoch.
+    public init(from decoder: any Decoder) throws {
+        nanoseconds = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(nanoseconds)
     }
 
     public init(seconds: Int64, nanoseconds: Int64 = 0) {

@@ -150,7 +150,7 @@ extension MQTTClient {
 
     private func didAcknowledgePublish(mid: Int32, reason: Int32) {
         condition.lock()
-        let waiter = publishWaiters.removeValue(forKey: mid)
+        let waiter = publishWaiters.removeValue(forKey: mid)?.waiter
         condition.unlock()
         if reason >= 0x80 {
             waiter?.resume(throwing: MQTTError(

@@ -30,7 +30,8 @@ public final class MQTTClient: @unchecked Sendable {
     var isConnected = false
     var hadSessionSinceFailure = false
     var subscriptions: [(filter: String, qos: MQTTQoS)] = []
-    var publishWaiters: [Int32: CheckedContinuation<Void, any Error>] = [:]
+    var publishWaiters: [Int32: (token: Int, waiter: CheckedContinuation<Void, any Error>)] = [:]
+    var nextToken = 0
     /// QoS 1 messages published while no session was up, handed to libmosquitto in order once one is.
     var heldWhileDisconnected: [HeldMessage] = []
     var subscribeWaiters: [Int32: CheckedContinuation<Void, any Error>] = [:]
@@ -183,24 +184,50 @@ public final class MQTTClient: @unchecked Sendable {
     public func publish(_ topic: String, payload: [UInt8], qos: MQTTQoS = .atLeastOnce, retain: Bool = false)
         async throws(MQTTError)
     {
+        let token = condition.withLock {
+            nextToken += 1
+            return nextToken
+        }
         do {
-            try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
-                condition.lock()
-                defer { condition.unlock() }
-                guard !closing, let handle else {
-                    waiter.resume(throwing: MQTTError.closed("publish"))
-                    return
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+                    condition.lock()
+                    defer { condition.unlock() }
+                    guard !closing, let handle else {
+                        waiter.resume(throwing: MQTTError.closed("publish"))
+                        return
+                    }
+                    if Task.isCancelled {
+                        waiter.resume(throwing: MQTTError.cancelled("publish to \(topic)"))
+                        return
+                    }
+                    let message = HeldMessage(topic: topic, payload: payload, qos: qos, retain: retain, token: token,
+                                              waiter: waiter)
+                    if qos == .atLeastOnce && (!isConnected || !heldWhileDisconnected.isEmpty) {
+                        heldWhileDisconnected.append(message)
+                        return
+                    }
+                    hand(message, to: handle)
                 }
-                let message = HeldMessage(topic: topic, payload: payload, qos: qos, retain: retain, waiter: waiter)
-                if qos == .atLeastOnce && (!isConnected || !heldWhileDisconnected.isEmpty) {
-                    heldWhileDisconnected.append(message)
-                    return
-                }
-                hand(message, to: handle)
+            } onCancel: {
+                stopWaiting(token: token)
             }
         } catch {
             throw error as! MQTTError
         }
+    }
+
+    /// Releases the caller waiting on publish `token` with a `cancelled` error; the message itself is not recalled.
+    private func stopWaiting(token: Int) {
+        condition.lock()
+        var released: CheckedContinuation<Void, any Error>?
+        if let mid = publishWaiters.first(where: { $0.value.token == token })?.key {
+            released = publishWaiters.removeValue(forKey: mid)?.waiter
+        } else if let index = heldWhileDisconnected.firstIndex(where: { $0.token == token }) {
+            released = heldWhileDisconnected.remove(at: index).waiter
+        }
+        condition.unlock()
+        released?.resume(throwing: MQTTError.cancelled("wait for the broker"))
     }
 
     /// Passes a message to libmosquitto and registers its waiter; the caller holds `condition`.
@@ -217,7 +244,7 @@ public final class MQTTClient: @unchecked Sendable {
         } else if message.qos == .atMostOnce {
             message.waiter.resume()
         } else {
-            publishWaiters[mid] = message.waiter
+            publishWaiters[mid] = (message.token, message.waiter)
         }
     }
 
@@ -227,6 +254,7 @@ public final class MQTTClient: @unchecked Sendable {
         var payload: [UInt8]
         var qos: MQTTQoS
         var retain: Bool
+        var token: Int
         var waiter: CheckedContinuation<Void, any Error>
     }
 
@@ -246,7 +274,8 @@ public final class MQTTClient: @unchecked Sendable {
         condition.unlock()
         if wasRunning { threadFinished.wait() }
         condition.lock()
-        let waiters = Array(publishWaiters.values) + Array(subscribeWaiters.values) + heldWhileDisconnected.map(\.waiter)
+        let waiters = publishWaiters.values.map(\.waiter) + Array(subscribeWaiters.values)
+            + heldWhileDisconnected.map(\.waiter)
         publishWaiters.removeAll()
         heldWhileDisconnected.removeAll()
         subscribeWaiters.removeAll()

@@ -19,6 +19,8 @@ public struct MQTTError: Error, Equatable, CustomStringConvertible, Sendable {
         case closed
         /// The operation did not finish in time.
         case timeout
+        /// The task waiting for the broker was cancelled; a message may still reach the broker.
+        case cancelled
         /// Any other libmosquitto failure.
         case other
     }
@@ -85,6 +87,10 @@ public struct MQTTError: Error, Equatable, CustomStringConvertible, Sendable {
             kind = (reason == 134 || reason == 135) ? .notAuthorized : .connectionRefused
         }
         self.init(kind: kind, code: reason, operation: "connect", text: text)
+    }
+
+    static func cancelled(_ operation: String) -> MQTTError {
+        MQTTError(kind: .cancelled, code: 0, operation: operation, text: "the waiting task was cancelled")
     }
 
     static func closed(_ operation: String) -> MQTTError {

@@ -14,7 +14,9 @@ public enum Agent {
 
     /// Runs until SIGTERM or SIGINT, or, with `exitWhenInputsEnd`, until every input has ended and every window
     /// has emptied (the demo's end).
-    public static func run(configuration: Configuration, exitWhenInputsEnd: Bool, logger: Logger) async throws {
+    public static func run(configuration: Configuration, stateDirectory: String, exitWhenInputsEnd: Bool,
+                           logger: Logger) async throws
+    {
         var traces: [String: Trace] = [:]
         for sensor in configuration.sensors {
             guard case .simulated(let input) = sensor.input, traces[input.file] == nil else { continue }
@@ -38,7 +40,15 @@ public enum Agent {
         } catch {
             throw StartError(description: error.description, exitStatus: 78)
         }
-        let outbox = Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger)
+        let outbox: Outbox
+        do {
+            outbox = try Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger,
+                                stateDirectory: stateDirectory)
+        } catch {
+            client.close()
+            throw StartError(description: "state directory \(stateDirectory): \(error.localizedDescription)",
+                             exitStatus: 78)
+        }
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger)

@@ -1,69 +1,168 @@
+import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
 import Logging
 import ServiceLifecycle
 
-/// Delivers alert events, alert states and sensor states to the broker in the order they were produced.
+/// Delivers alert events and states, then telemetry, to the broker in the order they were produced.
 ///
-/// Each message is handed to the broker with QoS 1 and the next one waits for its PUBACK, so order holds across
-/// reconnects. This outbox is held in memory: what has not been acknowledged when the agent stops is logged as lost.
-public final class Outbox: Service, Sendable {
+/// Alert events go to the on-disk journal before anything else happens to them and leave it only when the broker
+/// has acknowledged both the event and the rule's retained state, so they survive broker outages and agent restarts,
+/// in order. Telemetry (sensor states) is kept in memory under a quota and dropped oldest-first beyond it. Each
+/// message waits for its PUBACK before the next is sent. Thread-safety: `enqueue` may be called from any task; one
+/// delivery loop runs in `run()`.
+public final class Outbox: Service, @unchecked Sendable {
     public enum Message: Sendable {
         case alert(AlertEvent, since: Timestamp)
         case retained(topic: String, payload: String)
+    }
+
+    private struct AlertItem {
+        var journalNumber: Int64?
+        var event: AlertEvent
+        var since: Timestamp
+        var publishedAt: Timestamp?
     }
 
     private let client: MQTTClient
     private let prefix: String
     private let clock: any AgentClock
     private let logger: Logger
-    private let stream: AsyncStream<Message>
-    private let sink: AsyncStream<Message>.Continuation
+    private let journal: OutboxJournal?
+    private let telemetryQuota: Int
+    private let drainTimeout: Duration
+    private let lock = NSLock()
+    private var alerts: [AlertItem] = []
+    private var telemetry: [(topic: String, payload: String)] = []
+    private var droppedTelemetry = 0
+    private let signals: AsyncStream<Void>
+    private let signal: AsyncStream<Void>.Continuation
 
-    public init(client: MQTTClient, prefix: String, clock: any AgentClock, logger: Logger) {
+    /// Opens the journal in `stateDirectory` (none keeps alerts in memory only) and queues what it still holds.
+    public init(client: MQTTClient, prefix: String, clock: any AgentClock, logger: Logger, stateDirectory: String?,
+                telemetryQuota: Int = 1000, drainTimeout: Duration = .seconds(5)) throws
+    {
         self.client = client
         self.prefix = prefix
         self.clock = clock
         self.logger = logger
-        (stream, sink) = AsyncStream.makeStream()
+        self.telemetryQuota = telemetryQuota
+        self.drainTimeout = drainTimeout
+        journal = try stateDirectory.map { try OutboxJournal(directory: $0, logger: logger) }
+        (signals, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        alerts = (journal?.pending ?? []).map {
+            AlertItem(journalNumber: $0.number, event: $0.event, since: $0.since, publishedAt: $0.publishedAt)
+        }
+        if !alerts.isEmpty { signal.yield() }
+    }
+
+    /// The lifecycle of every rule as the journal last recorded it, to carry `seq` and state across a restart.
+    public var restoredLifecycles: [String: AlertLifecycle] {
+        journal?.lifecycles ?? [:]
+    }
+
+    /// Alert events waiting for the broker, and telemetry messages waiting or dropped.
+    public var depth: (alerts: Int, telemetry: Int, droppedTelemetry: Int) {
+        lock.withLock { (alerts.count, telemetry.count, droppedTelemetry) }
     }
 
     public func enqueue(_ message: Message) {
-        sink.yield(message)
+        lock.lock()
+        switch message {
+        case .alert(let event, let since):
+            var number: Int64?
+            do {
+                number = try journal?.append(event, since: since).number
+            } catch {
+                logger.error("outbox: cannot write alert \(event.rule) seq \(event.seq) to the journal (\(error)); it is kept in memory only")
+            }
+            alerts.append(AlertItem(journalNumber: number, event: event, since: since))
+        case .retained(let topic, let payload):
+            telemetry.append((topic, payload))
+            if telemetry.count > telemetryQuota {
+                telemetry.removeFirst(telemetry.count - telemetryQuota)
+                droppedTelemetry += 1
+                if droppedTelemetry == 1 || droppedTelemetry % 1000 == 0 {
+                    logger.warning("outbox: telemetry over its quota of \(telemetryQuota); \(droppedTelemetry) oldest messages dropped so far")
+                }
+            }
+        }
+        lock.unlock()
+        signal.yield()
     }
 
-    /// Ends the queue: `run()` returns once everything enqueued before has been delivered.
+    /// Ends the queue: `run()` returns once everything enqueued before has been delivered (or the drain times out).
     public func finish() {
-        sink.finish()
+        signal.finish()
     }
 
     public func run() async throws {
-        for await message in stream {
-            switch message {
-            case .alert(var event, let since):
-                event.publishedAt = clock.now()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in self.signals { await self.drain() }
+                await self.drain()
+            }
+            group.addTask {
+                // When the group shuts down, give the queue a bounded time to drain; the journal keeps the rest.
+                do { try await gracefulShutdown() } catch { return }
+                try? await Task.sleep(for: self.drainTimeout)
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        let left = depth
+        if left.alerts > 0 {
+            logger.warning("outbox: \(left.alerts) alert events not yet acknowledged; \(journal == nil ? "they are lost (no state directory)" : "the journal delivers them after the restart")")
+        }
+    }
+
+    /// Delivers queued messages, alerts first, until the queue is empty or the task is cancelled.
+    private func drain() async {
+        while !Task.isCancelled {
+            if var item = lock.withLock({ alerts.first }) {
+                if item.publishedAt == nil {
+                    let now = clock.now()
+                    item.publishedAt = now
+                    if let number = item.journalNumber {
+                        do { try journal?.markPublished(number, at: now) } catch {
+                            logger.error("outbox: cannot record publication in the journal: \(error)")
+                        }
+                    }
+                    lock.withLock { alerts[0].publishedAt = now }
+                }
+                var event = item.event
+                event.publishedAt = item.publishedAt
                 let base = "\(prefix)/alerts/\(event.rule)"
-                await deliver(topic: "\(base)/event", payload: event.json, retain: false)
-                await deliver(topic: "\(base)/state", payload: event.stateJSON(since: since), retain: true)
+                guard await deliver(topic: "\(base)/event", payload: event.json, retain: false),
+                      await deliver(topic: "\(base)/state", payload: event.stateJSON(since: item.since), retain: true)
+                else { return }
+                lock.withLock {
+                    if let number = item.journalNumber {
+                        do { try journal?.markAcknowledged(number) } catch {
+                            logger.error("outbox: cannot record an acknowledgement in the journal: \(error)")
+                        }
+                    }
+                    alerts.removeFirst()
+                }
                 logger.info("alert \(event.rule) \(event.state.rawValue) \(event.severity.rawValue): \(event.message)")
-            case .retained(let topic, let payload):
-                await deliver(topic: topic, payload: payload, retain: true)
+            } else if let message = lock.withLock({ telemetry.first }) {
+                guard await deliver(topic: message.topic, payload: message.payload, retain: true) else { return }
+                lock.withLock { _ = telemetry.removeFirst() }
+            } else {
+                return
             }
         }
     }
 
-    /// Publishes until the broker acknowledges; gives up only when the client is closed.
-    private func deliver(topic: String, payload: String, retain: Bool) async {
+    /// Publishes until the broker acknowledges; false when the client closed or the task was cancelled.
+    private func deliver(topic: String, payload: String, retain: Bool) async -> Bool {
         var attempt = 0
-        while true {
+        while !Task.isCancelled {
             do {
                 try await client.publish(topic, payload: Array(payload.utf8), qos: .atLeastOnce, retain: retain)
-                return
+                return true
             } catch {
-                if error.kind == .closed {
-                    logger.error("not delivered, the MQTT client closed first: \(topic) \(payload)")
-                    return
-                }
+                if error.kind == .closed || error.kind == .cancelled { return false }
                 attempt += 1
                 if attempt == 1 || attempt % 60 == 0 {
                     logger.warning("publishing to \(topic) failed (\(error)); retrying")
@@ -71,5 +170,6 @@ public final class Outbox: Service, Sendable {
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        return false
     }
 }

@@ -32,6 +32,7 @@ public actor Pipeline {
         engine = try RuleEngine(
             site: configuration.site, sensors: configuration.sensors.map(\.spec), rules: configuration.rules,
             makeID: { _, _ in UUID().uuidString.lowercased() })
+        engine.restore(outbox.restoredLifecycles)
     }
 
     /// Publishes the `inactive` state of every rule, as the contract asks of rules that have not fired.
@@ -39,8 +40,17 @@ public actor Pipeline {
         let now = clock.now()
         engine.start(at: now)
         armTimer()
+        let lifecycles = engine.lifecycles
         for rule in configuration.rules {
             guard let sensor = engine.sensors[rule.sensor] else { continue }
+            if let lifecycle = lifecycles[rule.id], let last = lifecycle.lastEvent {
+                // The state of a rule that has fired before the restart, published again with its own `since`.
+                var event = last
+                event.publishedAt = event.publishedAt ?? event.eventTime
+                outbox.enqueue(.retained(topic: "\(configuration.prefix)/alerts/\(rule.id)/state",
+                                         payload: event.stateJSON(since: lifecycle.since ?? event.eventTime)))
+                continue
+            }
             outbox.enqueue(.retained(
                 topic: "\(configuration.prefix)/alerts/\(rule.id)/state",
                 payload: rule.inactiveStateJSON(site: configuration.site, sensor: sensor, since: now)))

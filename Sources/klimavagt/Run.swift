@@ -14,6 +14,9 @@ extension Klimavagt {
         @Flag(help: "Stop once every input has ended and every rule window has emptied (for demos and traces).")
         var exitWhenInputsEnd = false
 
+        @Option(help: "Where the outbox journal lives (default: $STATE_DIRECTORY, else /var/lib/klimavagt).")
+        var stateDir: String?
+
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
         var logLevel: Logger.Level = .info
 
@@ -21,7 +24,10 @@ extension Klimavagt {
             let configuration = try options.load()
             let logger = makeLogger(level: logLevel)
             do {
-                try await Agent.run(configuration: configuration, exitWhenInputsEnd: exitWhenInputsEnd, logger: logger)
+                let state = stateDir ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]?
+                    .split(separator: ":").first.map(String.init) ?? "/var/lib/klimavagt"
+                try await Agent.run(configuration: configuration, stateDirectory: state,
+                                    exitWhenInputsEnd: exitWhenInputsEnd, logger: logger)
             } catch let error as Agent.StartError {
                 FileHandle.standardError.write(Data("klimavagt: \(error.description)\n".utf8))
                 throw ExitCode(error.exitStatus)

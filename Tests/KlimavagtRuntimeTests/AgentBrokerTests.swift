@@ -10,7 +10,7 @@ import Testing
 struct AgentBrokerTests {
     let demoTrace = repositoryRoot.appendingPathComponent("Devices/demo/skybrud-2011-07-02.csv").path
 
-    func writeConfig(site: String, port: Int, speed: Double) throws -> String {
+    func writeConfig(site: String, port: Int, speed: Double, trace: String? = nil, window: String? = nil) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let file = folder.appendingPathComponent("agent.yaml")
@@ -24,16 +24,26 @@ struct AgentBrokerTests {
               - id: rain-1
                 device: rimco-0.2mm
                 input:
-                  simulated: {file: \(demoTrace), speed: \(speed)}
+                  simulated: {file: \(trace ?? demoTrace), speed: \(speed)}
             rules:
               - id: skybrud
                 kind: cloudburst
                 sensor: rain-1
-              - id: kraftig-regn
-                kind: heavy_rain
-                sensor: rain-1
+            \(window.map { "    window: \($0)" } ?? "")
             """.write(to: file, atomically: true, encoding: .utf8)
+        if window == nil {
+            try (try String(contentsOf: file, encoding: .utf8) + """
+                  - id: kraftig-regn
+                    kind: heavy_rain
+                    sensor: rain-1
+
+                """).write(to: file, atomically: true, encoding: .utf8)
+        }
         return file.path
+    }
+
+    func stateDirectory(of config: String) -> String {
+        URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent("state").path
     }
 
     func subscriber(_ broker: MosquittoBroker, _ filter: String) async throws -> MQTTClient {
@@ -94,7 +104,8 @@ struct AgentBrokerTests {
         let watcher = try await subscriber(broker, "klimavagt/e2e/alerts/+/event")
         defer { watcher.close() }
         let config = try writeConfig(site: "e2e", port: broker.port, speed: 3600)
-        let agent = try Klimavagt.start(["run", "--config", config, "--exit-when-inputs-end"])
+        let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", stateDirectory(of: config),
+                                          "--exit-when-inputs-end"])
         let status = await agent.wait(seconds: 90)
         #expect(status == 0, "agent output:\n\(agent.output)")
         if status == nil { agent.signal(SIGKILL) }
@@ -142,7 +153,8 @@ struct AgentBrokerTests {
         defer { broker.stop() }
         let watcher = try await subscriber(broker, "klimavagt/lwt/status")
         defer { watcher.close() }
-        let agent = try Klimavagt.start(["run", "--config", try writeConfig(site: "lwt", port: broker.port, speed: 1)])
+        let config = try writeConfig(site: "lwt", port: broker.port, speed: 1)
+        let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", stateDirectory(of: config)])
         defer { agent.signal(SIGKILL); agent.wait() }
         let messages = watcher.messages
         _ = try await status("online", in: messages, within: 20)
@@ -158,7 +170,8 @@ struct AgentBrokerTests {
         defer { broker.stop() }
         let watcher = try await subscriber(broker, "klimavagt/term/status")
         defer { watcher.close() }
-        let agent = try Klimavagt.start(["run", "--config", try writeConfig(site: "term", port: broker.port, speed: 1)])
+        let config = try writeConfig(site: "term", port: broker.port, speed: 1)
+        let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", stateDirectory(of: config)])
         let messages = watcher.messages
         _ = try await status("online", in: messages, within: 20)
         agent.signal(SIGTERM)

@@ -17,12 +17,19 @@ public final class MosquittoBroker: @unchecked Sendable {
     private var process: ChildProcess?
 
     /// Creates the broker's folder and configuration and starts it; `credentials` turns anonymous access off.
-    public init(tls: TLSMaterial? = nil, credentials: Credentials? = nil) throws {
+    /// `persistent` keeps sessions and queued messages across a restart of the broker.
+    public init(tls: TLSMaterial? = nil, credentials: Credentials? = nil, persistent: Bool = false) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-broker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try Self.freePort()
         self.tls = tls
-        var config = "listener \(port) 127.0.0.1\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n"
+        var config = "listener \(port) 127.0.0.1\nlog_dest stderr\nlog_type error\nlog_type warning\n"
+        if persistent {
+            try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
+            config += "persistence true\npersistence_location \(directory.path)/\nautosave_interval 1\n"
+        } else {
+            config += "persistence false\n"
+        }
         if let tls {
             config += "cafile \(tls.caCertificate.path)\ncertfile \(tls.serverCertificate.path)\nkeyfile \(tls.serverKey.path)\n"
         }

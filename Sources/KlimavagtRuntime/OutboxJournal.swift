@@ -1,0 +1,180 @@
+import Foundation
+import KlimavagtCore
+import Logging
+
+/// The on-disk record of alert events not yet acknowledged by the broker, and of every rule's lifecycle.
+///
+/// An append-only file of lines `CRC32HEX JSON`; an event is on disk (fsync) before it is handed to the broker, and
+/// the time it was first handed is on disk before the publish. A damaged tail is cut at the first bad record, with
+/// one log line saying what was lost. When nothing waits and the file has grown, it is compacted into one lifecycle
+/// record per rule, written atomically (write, fsync, rename, fsync the directory). Not thread-safe: the outbox
+/// serialises access.
+final class OutboxJournal {
+    struct Entry {
+        var number: Int64
+        var event: AlertEvent
+        var since: Timestamp
+        var publishedAt: Timestamp?
+    }
+
+    private struct Record: Codable {
+        var op: String
+        var n: Int64?
+        var event: AlertEvent?
+        var since: Timestamp?
+        var at: Timestamp?
+        var rule: String?
+        var lifecycle: AlertLifecycle?
+    }
+
+    let path: String
+    private let directory: String
+    private let logger: Logger
+    private var handle: FileHandle
+    private(set) var pending: [Entry] = []
+    private(set) var lifecycles: [String: AlertLifecycle] = [:]
+    private var nextNumber: Int64 = 1
+    private var size: UInt64 = 0
+    private let compactAbove: UInt64
+
+    init(directory: String, logger: Logger, compactAbove: UInt64 = 256 * 1024) throws {
+        self.directory = directory
+        self.logger = logger
+        self.compactAbove = compactAbove
+        path = URL(fileURLWithPath: directory).appendingPathComponent("outbox.journal").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try recover()
+    }
+
+    deinit {
+        try? handle.close()
+    }
+
+    /// Appends an event produced by a rule and makes it durable.
+    func append(_ event: AlertEvent, since: Timestamp) throws -> Entry {
+        let entry = Entry(number: nextNumber, event: event, since: since)
+        nextNumber += 1
+        try write(Record(op: "add", n: entry.number, event: event, since: since), sync: true)
+        pending.append(entry)
+        apply(event, since: since)
+        return entry
+    }
+
+    /// Records, durably, when an entry was first handed to the broker.
+    func markPublished(_ number: Int64, at time: Timestamp) throws {
+        try write(Record(op: "pub", n: number, at: time), sync: true)
+        if let index = pending.firstIndex(where: { $0.number == number }) { pending[index].publishedAt = time }
+    }
+
+    /// Records the broker's acknowledgement; compacts the file when nothing waits and it has grown.
+    func markAcknowledged(_ number: Int64) throws {
+        try write(Record(op: "ack", n: number), sync: false)
+        pending.removeAll { $0.number == number }
+        if pending.isEmpty && size > compactAbove { try compact() }
+    }
+
+    private func apply(_ event: AlertEvent, since: Timestamp) {
+        if let known = lifecycles[event.rule], known.seq >= event.seq { return }
+        lifecycles[event.rule] = AlertLifecycle(
+            state: event.state, severity: event.severity, seq: event.seq, since: since, lastEvent: event)
+    }
+
+    private func write(_ record: Record, sync: Bool) throws {
+        let json = try JSONEncoder().encode(record)
+        var line = Data(String(format: "%08x ", CRC32.checksum(json)).utf8)
+        line.append(json)
+        line.append(0x0A)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+        if sync { try handle.synchronize() }
+        size += UInt64(line.count)
+    }
+
+    /// Reads the file back; cuts a damaged tail at the first record whose checksum or form is wrong.
+    private func recover() throws {
+        try handle.seek(toOffset: 0)
+        let data = try handle.readToEnd() ?? Data()
+        var offset = 0
+        var kept = 0
+        var entries: [Int64: Entry] = [:]
+        var order: [Int64] = []
+        let decoder = JSONDecoder()
+        while offset < data.count {
+            guard let newline = data[offset...].firstIndex(of: 0x0A) else { break }
+            let line = data[offset..<newline]
+            guard line.count > 9, line[line.startIndex + 8] == 0x20,
+                  let crc = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16)
+            else { break }
+            let json = line.dropFirst(9)
+            guard CRC32.checksum(json) == crc, let record = try? decoder.decode(Record.self, from: Data(json)) else {
+                break
+            }
+            switch record.op {
+            case "add":
+                if let n = record.n, let event = record.event, let since = record.since {
+                    entries[n] = Entry(number: n, event: event, since: since)
+                    order.append(n)
+                    apply(event, since: since)
+                    nextNumber = max(nextNumber, n + 1)
+                }
+            case "pub":
+                if let n = record.n { entries[n]?.publishedAt = record.at }
+            case "ack":
+                if let n = record.n { entries[n] = nil }
+            case "life":
+                if let rule = record.rule, let lifecycle = record.lifecycle {
+                    if (lifecycles[rule]?.seq ?? -1) < lifecycle.seq { lifecycles[rule] = lifecycle }
+                }
+            default:
+                break
+            }
+            kept += 1
+            offset = newline + 1
+        }
+        if offset < data.count {
+            logger.error("outbox journal \(path): damaged after record \(kept); cut \(data.count - offset) bytes")
+            try handle.truncate(atOffset: UInt64(offset))
+            try handle.synchronize()
+        }
+        size = UInt64(offset)
+        pending = order.compactMap { entries[$0] }
+        if !pending.isEmpty {
+            logger.notice("outbox journal: \(pending.count) alert events from before the restart still to deliver")
+        }
+    }
+
+    /// Rewrites the file as one lifecycle record per rule, atomically.
+    private func compact() throws {
+        let temporary = path + ".tmp"
+        var text = Data()
+        for (rule, lifecycle) in lifecycles.sorted(by: { $0.key < $1.key }) {
+            let json = try JSONEncoder().encode(Record(op: "life", rule: rule, lifecycle: lifecycle))
+            text.append(Data(String(format: "%08x ", CRC32.checksum(json)).utf8))
+            text.append(json)
+            text.append(0x0A)
+        }
+        guard FileManager.default.createFile(atPath: temporary, contents: text) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary])
+        }
+        let written = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        try written.synchronize()
+        try written.close()
+        guard rename(temporary, path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+        let folder = open(directory, O_RDONLY | O_DIRECTORY)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+        try handle.close()
+        handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        size = UInt64(text.count)
+    }
+}
