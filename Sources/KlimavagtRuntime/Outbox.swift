@@ -97,18 +97,23 @@ public final class Outbox: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in self.signals { await self.drain() }
-                await self.drain()
-            }
-            group.addTask {
+        let draining = Task {
+            for await _ in self.signals { await self.drain() }
+            await self.drain()
+        }
+        let drainTimeout = self.drainTimeout
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await draining.value
+            } onGracefulShutdown: {
                 // When the group shuts down, give the queue a bounded time to drain; the journal keeps the rest.
-                do { try await gracefulShutdown() } catch { return }
-                try? await Task.sleep(for: self.drainTimeout)
+                Task {
+                    try? await Task.sleep(for: drainTimeout)
+                    draining.cancel()
+                }
             }
-            await group.next()
-            group.cancelAll()
+        } onCancel: {
+            draining.cancel()
         }
         let left = depth
         if left.alerts > 0 {
