@@ -1,4 +1,5 @@
-/// A rule on a sensor's level (`storm_surge`, `threshold`), with a hysteresis band and a hold before falling.
+/// A rule on a sensor's level (`storm_surge`, `threshold`, and `rate_of_rise` on the derived rate), with a
+/// hysteresis band and a hold before falling.
 ///
 /// A reading above a higher severity's threshold raises the severity at once. The severity falls only after
 /// readings have stayed at or below (current threshold − hysteresis) for `hold`, counted from the first such reading
@@ -9,6 +10,8 @@ public struct LevelRule: Sendable {
     public private(set) var lifecycle = AlertLifecycle()
     /// The time of the first reading at or below the current band, while the count runs.
     private var leftBandSince: Timestamp?
+    /// The last value judged (a level, or a rate for `rate_of_rise`), reported when the sensor goes stale.
+    private var lastJudged: Double?
 
     public init(spec: RuleSpec, sensor: SensorSpec) {
         self.spec = spec
@@ -37,6 +40,7 @@ public struct LevelRule: Sendable {
     /// Judges one reading and returns the event it causes, if any.
     public mutating func judge(_ reading: Reading, site: String, makeID: (String, Int64) -> String) -> AlertEvent? {
         guard !reading.suspect else { return nil }
+        lastJudged = reading.value
         let target = severity(for: reading.value)
         if lifecycle.state == .nodata {
             leftBandSince = nil
@@ -64,13 +68,13 @@ public struct LevelRule: Sendable {
     }
 
     /// Puts the rule in `nodata` because its sensor went stale at `time`.
-    public mutating func markNoData(at time: Timestamp, lastValue: Double?, site: String,
-                                    makeID: (String, Int64) -> String) -> AlertEvent?
+    public mutating func markNoData(at time: Timestamp, site: String, makeID: (String, Int64) -> String)
+        -> AlertEvent?
     {
         guard lifecycle.state != .nodata else { return nil }
         leftBandSince = nil
         return RuleEvents.noData(
-            spec: spec, sensor: sensor, lifecycle: &lifecycle, value: lastValue ?? .nan, at: time, site: site,
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, value: lastJudged ?? .nan, at: time, site: site,
             makeID: makeID)
     }
 
@@ -88,6 +92,6 @@ public struct LevelRule: Sendable {
         }
         return RuleEvents.transition(
             spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: next, value: value, threshold: threshold,
-            windowSeconds: nil, at: time, site: site, makeID: makeID)
+            windowSeconds: spec.window > .zero ? spec.window.wholeSeconds : nil, at: time, site: site, makeID: makeID)
     }
 }

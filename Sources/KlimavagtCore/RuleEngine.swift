@@ -8,8 +8,10 @@ public struct RuleEngine: Sendable {
     public private(set) var windowRules: [WindowRule] = []
     public private(set) var levelRules: [LevelRule] = []
     public private(set) var staleRules: [StaleRule] = []
-    /// The time and value of each sensor's latest reading (or of the engine's start, without a value).
-    private var lastSeen: [String: (time: Timestamp, value: Double?)] = [:]
+    /// For each `rate_of_rise` rule (by index into `levelRules`), the rate it judges.
+    private var riseRates: [Int: RiseRate] = [:]
+    /// The time of each sensor's latest reading (or of the engine's start).
+    private var lastSeen: [String: Timestamp] = [:]
     private var staleSensors: Set<String> = []
     private let makeID: @Sendable (String, Int64) -> String
 
@@ -59,7 +61,11 @@ public struct RuleEngine: Sendable {
                 guard sensor.staleAfter != nil else { throw .neverStale(rule: rule.id, sensor: sensor.id) }
                 staleRules.append(StaleRule(spec: rule, sensor: sensor))
             case .rateOfRise:
-                throw .unsupportedKind(rule: rule.id, kind: rule.kind)
+                if case .pulses = sensor.measure { throw .notLevel(rule: rule.id, sensor: sensor.id) }
+                var perHour = sensor
+                perHour.unit = "\(sensor.unit)/h"
+                riseRates[levelRules.count] = RiseRate(window: rule.window)
+                levelRules.append(LevelRule(spec: rule, sensor: perHour))
             }
         }
     }
@@ -67,7 +73,7 @@ public struct RuleEngine: Sendable {
     /// Starts the staleness clocks at `time`, so a sensor that never reports also goes stale.
     public mutating func start(at time: Timestamp) {
         for sensor in sensors.values where sensor.staleAfter != nil && lastSeen[sensor.id] == nil {
-            lastSeen[sensor.id] = (time, nil)
+            lastSeen[sensor.id] = time
         }
     }
 
@@ -88,7 +94,7 @@ public struct RuleEngine: Sendable {
     private var staleDeadlines: [(sensor: String, deadline: Timestamp)] {
         lastSeen.compactMap { id, seen in
             guard !staleSensors.contains(id), let after = sensors[id]?.staleAfter else { return nil }
-            return (id, seen.time + after)
+            return (id, seen + after)
         }
     }
 
@@ -139,13 +145,13 @@ public struct RuleEngine: Sendable {
             if let event = windowRules[index].markNoData(at: time, site: site, makeID: makeID) { events.append(event) }
         }
         for index in levelRules.indices where levelRules[index].spec.sensor == sensor {
-            if let event = levelRules[index].markNoData(at: time, lastValue: seen?.value, site: site, makeID: makeID) {
+            if let event = levelRules[index].markNoData(at: time, site: site, makeID: makeID) {
                 events.append(event)
             }
         }
         for index in staleRules.indices where staleRules[index].spec.sensor == sensor {
             if let event = staleRules[index].sensorWentStale(
-                at: time, lastSeen: seen?.time ?? time, site: site, makeID: makeID)
+                at: time, lastSeen: seen ?? time, site: site, makeID: makeID)
             {
                 events.append(event)
             }
@@ -160,11 +166,11 @@ public struct RuleEngine: Sendable {
         var events = advance(to: Timestamp(nanoseconds: reading.time.nanoseconds - 1))
         guard let sensor = sensors[reading.sensor] else { return events }
         let previous = lastSeen[reading.sensor]
-        lastSeen[reading.sensor] = (reading.time, reading.value)
+        lastSeen[reading.sensor] = reading.time
         if staleSensors.remove(reading.sensor) != nil {
             for index in staleRules.indices where staleRules[index].spec.sensor == reading.sensor {
                 if let event = staleRules[index].sensorReported(
-                    at: reading.time, lastSeen: previous?.time ?? reading.time, site: site, makeID: makeID)
+                    at: reading.time, lastSeen: previous ?? reading.time, site: site, makeID: makeID)
                 {
                     events.append(event)
                 }
@@ -182,7 +188,12 @@ public struct RuleEngine: Sendable {
             break
         }
         for index in levelRules.indices where levelRules[index].spec.sensor == reading.sensor {
-            if let event = levelRules[index].judge(reading, site: site, makeID: makeID) { events.append(event) }
+            var judged = reading
+            if riseRates[index] != nil {
+                guard !reading.suspect, let rate = riseRates[index]!.add(reading.value, at: reading.time) else { continue }
+                judged.value = rate
+            }
+            if let event = levelRules[index].judge(judged, site: site, makeID: makeID) { events.append(event) }
         }
         return events
     }

@@ -3,7 +3,7 @@ public struct RuleSpec: Sendable, Equatable {
     public var id: String
     public var kind: AlertKind
     public var sensor: String
-    /// The rolling window of a window rule (`cloudburst`, `heavy_rain`).
+    /// The rolling window of a window rule (`cloudburst`, `heavy_rain`) or of a `rate_of_rise` rule.
     public var window: Duration
     public var levels: SeverityLevels
     /// For level rules: how far below a level (in the sensor's unit) a reading must be before it counts as left.

@@ -256,7 +256,7 @@ public enum ConfigurationLoader {
                 spec.window = try window.duration()
                 guard spec.window >= .seconds(1) else { throw window.error("must be at least 1s") }
             }
-        case .stormSurge, .threshold:
+        case .stormSurge, .threshold, .rateOfRise:
             guard !isPulseSensor else {
                 throw sensorReader.error("a \(kindText) rule needs a sensor that reports levels, not a pulse counter")
             }
@@ -264,6 +264,13 @@ public enum ConfigurationLoader {
                 throw reader.error("a \(kindText) rule needs levels, e.g. levels: {warning: 125, severe: 150}")
             }
             spec = RuleSpec(id: id, kind: kind, sensor: sensorID, levels: SeverityLevels([:]))
+            if kind == .rateOfRise {
+                spec.window = .seconds(3600)
+                if let window = map["window"] {
+                    spec.window = try window.duration()
+                    guard spec.window >= .seconds(60) else { throw window.error("must be at least 1m") }
+                }
+            }
             if let hysteresis = map["hysteresis"] {
                 spec.hysteresis = try hysteresis.double()
                 guard spec.hysteresis >= 0 else { throw hysteresis.error("must be 0 or more") }
@@ -282,14 +289,12 @@ public enum ConfigurationLoader {
                 throw sensorReader.error("sensor '\(sensorID)' never goes stale; give it stale_after")
             }
             spec = RuleSpec(id: id, kind: .stale, sensor: sensorID, levels: SeverityLevels([:]))
-        case .rateOfRise:
-            throw kindReader.error("rule kind '\(kindText)' is not implemented in this version yet")
         }
-        for key in ["window"] where map[key] != nil && kind != .cloudburst && kind != .heavyRain {
-            throw try map.required(key).error("only cloudburst and heavy_rain rules have a window")
+        if let window = map["window"], kind != .cloudburst, kind != .heavyRain, kind != .rateOfRise {
+            throw window.error("only cloudburst, heavy_rain and rate_of_rise rules have a window")
         }
-        for key in ["hysteresis", "hold"] where map[key] != nil && kind != .stormSurge && kind != .threshold {
-            throw try map.required(key).error("only storm_surge and threshold rules have \(key)")
+        for key in ["hysteresis", "hold"] where map[key] != nil && [.stormSurge, .threshold, .rateOfRise].contains(kind) == false {
+            throw try map.required(key).error("only storm_surge, threshold and rate_of_rise rules have \(key)")
         }
         if kind == .stale, let levels = map["levels"] { throw levels.error("a stale rule has no levels") }
         if let levelsReader = map["levels"] {

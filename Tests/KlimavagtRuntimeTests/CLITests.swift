@@ -22,6 +22,14 @@ struct CLITests {
         #expect(result.stdout == expected)
     }
 
+    @Test("replay of a rising level: the rate over the window, once it spans half of it, with hysteresis")
+    func replayRateOfRise() throws {
+        let result = try Klimavagt.run(["replay", "--config", fixture("replay-rise.yaml"), fixture("rate-of-rise.csv")])
+        #expect(result.status == 0)
+        let expected = try String(contentsOfFile: fixture("rate-of-rise.expected.jsonl"), encoding: .utf8)
+        #expect(result.stdout == expected)
+    }
+
     @Test("a bad trace line gives TRACE:LINE: reason and exit status 65")
     func badTrace() throws {
         let trace = fixture("bad-trace.csv")
