@@ -1,4 +1,4 @@
-/// Parses and prints durations as configuration files write them (`500ms`, `90s`, `30m`, `6h`, `1d`).
+/// Parses durations as configuration files write them (`500ms`, `90s`, `30m`, `6h`, `1d`).
 enum DurationText {
     static func parse(_ text: String) -> Duration? {
         let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000),
@@ -10,14 +10,5 @@ enum DurationText {
             return .nanoseconds(Int64((value * Double(nanos)).rounded()))
         }
         return nil
-    }
-
-    static func format(_ duration: Duration) -> String {
-        let nanos = duration.nanosecondsClamped
-        if nanos % 86_400_000_000_000 == 0, nanos > 0 { return "\(nanos / 86_400_000_000_000)d" }
-        if nanos % 3_600_000_000_000 == 0, nanos > 0 { return "\(nanos / 3_600_000_000_000)h" }
-        if nanos % 60_000_000_000 == 0, nanos > 0 { return "\(nanos / 60_000_000_000)m" }
-        if nanos % 1_000_000_000 == 0 { return "\(nanos / 1_000_000_000)s" }
-        return "\(nanos / 1_000_000)ms"
     }
 }
