@@ -25,6 +25,18 @@ public struct AlertLifecycle: Sendable, Equatable, Codable {
         state == .firing ? severity : nil
     }
 
+    /// Moves to `pending` at `time` without an event; `seq` is unchanged.
+    public mutating func markPending(at time: Timestamp) {
+        state = .pending
+        since = time
+    }
+
+    /// Leaves `pending` without an event, back to the state it had before.
+    public mutating func cancelPending(backTo previous: AlertState, since previousSince: Timestamp?) {
+        state = previous
+        since = previousSince
+    }
+
     /// Records a move to `state` at `severity` and returns the event for it with the next `seq`.
     public mutating func transition(
         to state: AlertState, severity: Severity, at time: Timestamp, makeEvent: (Int64) -> AlertEvent

@@ -13,9 +13,38 @@ public struct LevelRule: Sendable {
     /// The last value judged (a level, or a rate for `rate_of_rise`), reported when the sensor goes stale.
     private var lastJudged: Double?
 
+    private var gate: FiringGate
+
     public init(spec: RuleSpec, sensor: SensorSpec) {
         self.spec = spec
         self.sensor = sensor
+        self.gate = FiringGate(spec: spec)
+    }
+
+    /// The end of `for` or the next re-notification, if one is due.
+    public var timerDeadline: Timestamp? {
+        gate.deadline(lifecycle)
+    }
+
+    /// Handles the timer of `timerDeadline` at `time`: fire after `for`, or notify again.
+    public mutating func timerFired(at time: Timestamp, site: String, makeID: (String, Int64) -> String)
+        -> AlertEvent?
+    {
+        guard timerDeadline == time, let value = lastJudged else { return nil }
+        let windowSeconds = spec.window > .zero ? spec.window.wholeSeconds : nil
+        if gate.pendingSince != nil {
+            gate.endPending()
+            guard let target = severity(for: value) else { return nil }
+            return RuleEvents.transition(
+                spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: target, value: value,
+                threshold: spec.levels.threshold(of: target)!, windowSeconds: windowSeconds, at: time, site: site,
+                makeID: makeID)
+        }
+        guard let current = lifecycle.firingSeverity else { return nil }
+        return RuleEvents.transition(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: current, value: value,
+            threshold: spec.levels.threshold(of: current)!, windowSeconds: windowSeconds, at: time, site: site,
+            makeID: makeID)
     }
 
     public mutating func restore(_ lifecycle: AlertLifecycle) {
@@ -42,6 +71,9 @@ public struct LevelRule: Sendable {
         guard !reading.suspect else { return nil }
         lastJudged = reading.value
         let target = severity(for: reading.value)
+        if gate.holdsBack(target: target, lifecycle: &lifecycle, at: reading.time, fresh: lifecycle.state == .nodata) {
+            return nil
+        }
         if lifecycle.state == .nodata {
             leftBandSince = nil
             return change(to: target, from: nil, value: reading.value, at: reading.time, fresh: true, site: site,
@@ -73,6 +105,7 @@ public struct LevelRule: Sendable {
     {
         guard lifecycle.state != .nodata else { return nil }
         leftBandSince = nil
+        gate.reset()
         return RuleEvents.noData(
             spec: spec, sensor: sensor, lifecycle: &lifecycle, value: lastJudged ?? .nan, at: time, site: site,
             makeID: makeID)

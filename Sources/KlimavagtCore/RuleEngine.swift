@@ -79,7 +79,14 @@ public struct RuleEngine: Sendable {
 
     /// The earliest instant at which time alone changes a rule's outcome.
     public var nextDeadline: Timestamp? {
-        [nextWindowDeadline, nextStaleDeadline].compactMap { $0 }.min()
+        [nextWindowDeadline, nextStaleDeadline, nextTimerDeadline()].compactMap { $0 }.min()
+    }
+
+    /// The earliest end of a `for` or re-notification; with `pendingOnly`, of a `for`.
+    private func nextTimerDeadline(pendingOnly: Bool = false) -> Timestamp? {
+        let windows = windowRules.filter { !pendingOnly || $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
+        let levels = levelRules.filter { !pendingOnly || $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
+        return (windows + levels).min()
     }
 
     /// The earliest instant at which a reading leaves a rule's window.
@@ -119,13 +126,29 @@ public struct RuleEngine: Sendable {
         }
     }
 
+    /// The next deadline that replay still runs the clock to after its last reading: windows emptying and `for`
+    /// ending, but not sensors going stale or re-notifications.
+    public var nextReplayDeadline: Timestamp? {
+        [nextWindowDeadline, nextTimerDeadline(pendingOnly: true)].compactMap { $0 }.min()
+    }
+
     /// Processes every deadline up to and including `time`, each at its own instant, in order; with
-    /// `windowsOnly`, sensors going stale are not considered (replay after its last reading).
+    /// `windowsOnly`, only those of `nextReplayDeadline` (replay after its last reading).
     public mutating func advance(to time: Timestamp, windowsOnly: Bool = false) -> [AlertEvent] {
         var events: [AlertEvent] = []
-        while let deadline = windowsOnly ? nextWindowDeadline : nextDeadline, deadline <= time {
+        while let deadline = windowsOnly ? nextReplayDeadline : nextDeadline, deadline <= time {
             for index in windowRules.indices {
                 if let event = windowRules[index].slide(to: deadline, site: site, makeID: makeID) {
+                    events.append(event)
+                }
+            }
+            for index in windowRules.indices where windowRules[index].timerDeadline == deadline {
+                if let event = windowRules[index].timerFired(at: deadline, site: site, makeID: makeID) {
+                    events.append(event)
+                }
+            }
+            for index in levelRules.indices where levelRules[index].timerDeadline == deadline {
+                if let event = levelRules[index].timerFired(at: deadline, site: site, makeID: makeID) {
                     events.append(event)
                 }
             }

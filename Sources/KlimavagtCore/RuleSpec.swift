@@ -12,6 +12,10 @@ public struct RuleSpec: Sendable, Equatable {
     public var hold: Duration
     /// For `threshold`: whether the rule fires above its levels (the default) or below them.
     public var below: Bool
+    /// How long the condition must hold, pending, before the rule fires (`for`); zero fires at once.
+    public var pendingFor: Duration = .zero
+    /// While firing, how often the event is sent again (a new `seq`); `nil` never.
+    public var renotify: Duration?
 
     public init(
         id: String, kind: AlertKind, sensor: String, window: Duration = .zero, levels: SeverityLevels,

@@ -6,11 +6,39 @@ public struct WindowRule: Sendable {
     public let sensor: SensorSpec
     public private(set) var window: PulseWindow
     public private(set) var lifecycle = AlertLifecycle()
+    private var gate: FiringGate
 
     public init(spec: RuleSpec, sensor: SensorSpec) {
         self.spec = spec
         self.sensor = sensor
         self.window = PulseWindow(length: spec.window)
+        self.gate = FiringGate(spec: spec)
+    }
+
+    /// The end of `for` or the next re-notification, if one is due.
+    public var timerDeadline: Timestamp? {
+        gate.deadline(lifecycle)
+    }
+
+    /// Handles the timer of `timerDeadline` at `time`: fire after `for`, or notify again.
+    public mutating func timerFired(at time: Timestamp, site: String, makeID: (String, Int64) -> String)
+        -> AlertEvent?
+    {
+        guard timerDeadline == time else { return nil }
+        let target = spec.levels.severity(for: amount)
+        if gate.pendingSince != nil {
+            gate.endPending()
+            guard let target else { return nil }
+            return RuleEvents.transition(
+                spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: target, value: amount,
+                threshold: spec.levels.threshold(of: target) ?? 0, windowSeconds: spec.window.wholeSeconds, at: time,
+                site: site, makeID: makeID)
+        }
+        guard let current = lifecycle.firingSeverity else { return nil }
+        return RuleEvents.transition(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: current, value: amount,
+            threshold: spec.levels.threshold(of: current) ?? 0, windowSeconds: spec.window.wholeSeconds, at: time,
+            site: site, makeID: makeID)
     }
 
     /// The sum over the window in the sensor's unit.
@@ -18,6 +46,7 @@ public struct WindowRule: Sendable {
         sensor.amount(ofPulses: window.pulses)
     }
 
+    /// The instant the oldest reading leaves the window.
     public var nextDeadline: Timestamp? {
         window.nextExpiry
     }
@@ -46,6 +75,7 @@ public struct WindowRule: Sendable {
     /// Puts the rule in `nodata` because its sensor went stale at `time`.
     public mutating func markNoData(at time: Timestamp, site: String, makeID: (String, Int64) -> String) -> AlertEvent? {
         guard lifecycle.state != .nodata else { return nil }
+        gate.reset()
         return RuleEvents.noData(spec: spec, sensor: sensor, lifecycle: &lifecycle, value: amount, at: time, site: site,
                                  makeID: makeID)
     }
@@ -57,6 +87,7 @@ public struct WindowRule: Sendable {
         let fresh = lifecycle.state == .nodata
         let current = fresh ? nil : lifecycle.firingSeverity
         let next = spec.levels.severity(for: value)
+        if gate.holdsBack(target: next, lifecycle: &lifecycle, at: time, fresh: fresh) { return nil }
         guard fresh || next != current else { return nil }
         let threshold: Double
         if let next {

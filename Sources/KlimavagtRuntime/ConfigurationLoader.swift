@@ -227,7 +227,7 @@ public enum ConfigurationLoader {
         throws(ConfigurationError) -> RuleSpec
     {
         let map = try reader.mapping(allowed: [
-            "id", "kind", "sensor", "window", "levels", "hysteresis", "hold", "direction",
+            "id", "kind", "sensor", "window", "levels", "hysteresis", "hold", "direction", "for", "renotify",
         ])
         let idReader = try map.required("id")
         let id = try idReader.string()
@@ -297,6 +297,15 @@ public enum ConfigurationLoader {
             throw try map.required(key).error("only storm_surge, threshold and rate_of_rise rules have \(key)")
         }
         if kind == .stale, let levels = map["levels"] { throw levels.error("a stale rule has no levels") }
+        if let pending = map["for"] {
+            guard kind != .stale else { throw pending.error("a stale rule fires when the sensor goes stale; it has no for") }
+            spec.pendingFor = try pending.duration()
+        }
+        if let renotify = map["renotify"] {
+            guard kind != .stale else { throw renotify.error("a stale rule does not re-notify") }
+            spec.renotify = try renotify.duration()
+            guard spec.renotify! >= .seconds(1) else { throw renotify.error("must be at least 1s") }
+        }
         if let levelsReader = map["levels"] {
             let levels = try levelsReader.mapping(allowed: Severity.allCases.map(\.rawValue))
             var thresholds: [Severity: Double] = [:]

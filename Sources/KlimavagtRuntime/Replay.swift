@@ -15,7 +15,7 @@ public enum Replay {
         for reading in trace.readings {
             events += engine.ingest(reading)
         }
-        while let deadline = engine.nextWindowDeadline {
+        while let deadline = engine.nextReplayDeadline {
             events += engine.advance(to: deadline, windowsOnly: true)
         }
         return events.map { event in
