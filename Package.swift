@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "klimavagt", targets: ["klimavagt"]),
+        // For the separate benchmark package in Benchmarks/.
+        .library(name: "KlimavagtRuntime", targets: ["KlimavagtRuntime", "KlimavagtCore", "KlimavagtMQTT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -1,0 +1,108 @@
+import Benchmark
+import Foundation
+import KlimavagtCore
+import KlimavagtMQTT
+import KlimavagtRuntime
+import Logging
+
+/// From a reading's arrival at the pipeline to the broker's PUBACK of the alert event it causes: the real rule
+/// engine, the durable outbox (two fsyncs per event: the event, then its publication time) and a private mosquitto
+/// on a loopback port. One iteration is one reading and one alert event.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 20,
+        maxDuration: .seconds(15), maxIterations: 2000)
+
+    Benchmark(
+        "Alert latency: reading → PUBACK of its event",
+        closure: { benchmark in
+            guard let rig = LatencyRig.current else { return }
+            for _ in benchmark.scaledIterations {
+                await rig.step()
+            }
+        },
+        setup: { LatencyRig.current = try await LatencyRig.start() },
+        teardown: {
+            LatencyRig.current?.stop()
+            LatencyRig.current = nil
+        })
+}
+
+/// A broker, a client, an outbox in a temporary state directory and a pipeline with one threshold rule that fires
+/// and resolves on alternate readings.
+final class LatencyRig: @unchecked Sendable {
+    nonisolated(unsafe) static var current: LatencyRig?
+
+    let broker: pid_t
+    let folder: URL
+    let client: MQTTClient
+    let outbox: Outbox
+    let pipeline: Pipeline
+    let delivery: Task<Void, any Error>
+    var time = Timestamp(rfc3339: "2024-10-20T00:00:00Z")!
+    var high = true
+    var sent = 0
+
+    init(broker: pid_t, folder: URL, client: MQTTClient, outbox: Outbox, pipeline: Pipeline,
+         delivery: Task<Void, any Error>)
+    {
+        self.broker = broker
+        self.folder = folder
+        self.client = client
+        self.outbox = outbox
+        self.pipeline = pipeline
+        self.delivery = delivery
+    }
+
+    /// Feeds one reading that changes the alert and waits until the broker has acknowledged the event.
+    func step() async {
+        time = time + .seconds(60)
+        await pipeline.ingest(Reading(sensor: "level-1", time: time, value: high ? 200 : 100))
+        high.toggle()
+        sent += 1
+        while outbox.depth.alerts > 0 { await Task.yield() }
+    }
+
+    static func start() async throws -> LatencyRig {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let port = Int.random(in: 20000...60000)
+        try "listener \(port) 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n".write(
+            to: folder.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
+        var pid: pid_t = 0
+        let arguments = ["/usr/sbin/mosquitto", "-c", folder.appendingPathComponent("mosquitto.conf").path]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { throw CocoaError(.executableLoad) }
+        try await Task.sleep(for: .milliseconds(300))
+        try """
+            site: bench
+            mqtt: {host: 127.0.0.1, port: \(port)}
+            sensors:
+              - {id: level-1, unit: cm}
+            rules:
+              - {id: high-water, kind: threshold, sensor: level-1, levels: {warning: 150}}
+            """.write(to: folder.appendingPathComponent("bench.yaml"), atomically: true, encoding: .utf8)
+        let configuration = try ConfigurationLoader.load(folder.appendingPathComponent("bench.yaml").path)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let client = try MQTTClient(configuration.mqtt)
+        try await client.connect()
+        let outbox = try Outbox(client: client, prefix: configuration.prefix, clock: SystemClock(), logger: logger,
+                                stateDirectory: folder.appendingPathComponent("state").path)
+        let pipeline = try Pipeline(configuration: configuration, clock: SystemClock(), outbox: outbox, logger: logger)
+        let delivery = Task { try await outbox.run() }
+        return LatencyRig(broker: pid, folder: folder, client: client, outbox: outbox, pipeline: pipeline,
+                          delivery: delivery)
+    }
+
+    func stop() {
+        outbox.finish()
+        delivery.cancel()
+        client.close()
+        kill(broker, SIGKILL)  // the spawned broker inherits blocked signals, so SIGTERM may never arrive
+        var status: Int32 = 0
+        waitpid(broker, &status, 0)
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
