@@ -31,20 +31,14 @@ public struct LevelRule: Sendable {
         -> AlertEvent?
     {
         guard timerDeadline == time, let value = lastJudged else { return nil }
-        let windowSeconds = spec.window > .zero ? spec.window.wholeSeconds : nil
-        if gate.pendingSince != nil {
-            gate.endPending()
-            guard let target = severity(for: value) else { return nil }
-            return RuleEvents.transition(
-                spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: target, value: value,
-                threshold: spec.levels.threshold(of: target)!, windowSeconds: windowSeconds, at: time, site: site,
-                makeID: makeID)
-        }
-        guard let current = lifecycle.firingSeverity else { return nil }
-        return RuleEvents.transition(
-            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: current, value: value,
-            threshold: spec.levels.threshold(of: current)!, windowSeconds: windowSeconds, at: time, site: site,
-            makeID: makeID)
+        return RuleEvents.timer(
+            gate: &gate, spec: spec, sensor: sensor, lifecycle: &lifecycle, target: severity(for: value), value: value,
+            windowSeconds: windowSeconds, at: time, site: site, makeID: makeID)
+    }
+
+    /// The window of a `rate_of_rise` rule, which events report; other level rules have none.
+    private var windowSeconds: Int64? {
+        spec.window > .zero ? spec.window.wholeSeconds : nil
     }
 
     public mutating func restore(_ lifecycle: AlertLifecycle) {
@@ -116,15 +110,8 @@ public struct LevelRule: Sendable {
         makeID: (String, Int64) -> String
     ) -> AlertEvent? {
         guard fresh || next != current else { return nil }
-        let threshold: Double
-        if let next {
-            threshold = (current == nil || next > current!) ? spec.levels.threshold(of: next)!
-                : spec.levels.thresholdLeft(above: next)
-        } else {
-            threshold = spec.levels.thresholdLeft(above: nil)
-        }
-        return RuleEvents.transition(
-            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: next, value: value, threshold: threshold,
-            windowSeconds: spec.window > .zero ? spec.window.wholeSeconds : nil, at: time, site: site, makeID: makeID)
+        return RuleEvents.change(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, from: current, to: next, value: value,
+            windowSeconds: windowSeconds, at: time, site: site, makeID: makeID)
     }
 }

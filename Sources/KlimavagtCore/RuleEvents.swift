@@ -12,6 +12,46 @@ enum RuleEvents {
                     makeID: makeID)
     }
 
+    /// Moves `lifecycle` from firing at `current` (or not firing) to firing at `next` (or resolved); the threshold
+    /// reported is the new severity's on the way up and the one left on the way down.
+    static func change(
+        spec: RuleSpec, sensor: SensorSpec, lifecycle: inout AlertLifecycle, from current: Severity?,
+        to next: Severity?, value: Double, windowSeconds: Int64?, at time: Timestamp, site: String,
+        makeID: (String, Int64) -> String
+    ) -> AlertEvent {
+        let threshold: Double
+        if let next, current == nil || next > current! {
+            threshold = spec.levels.threshold(of: next) ?? 0
+        } else {
+            threshold = spec.levels.thresholdLeft(above: next)
+        }
+        return transition(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: next, value: value, threshold: threshold,
+            windowSeconds: windowSeconds, at: time, site: site, makeID: makeID)
+    }
+
+    /// The event of a rule's timer at `time`: firing at `target` when `for` ends with the condition still holding,
+    /// or the same firing event again when re-notification is due.
+    static func timer(
+        gate: inout FiringGate, spec: RuleSpec, sensor: SensorSpec, lifecycle: inout AlertLifecycle,
+        target: Severity?, value: Double, windowSeconds: Int64?, at time: Timestamp, site: String,
+        makeID: (String, Int64) -> String
+    ) -> AlertEvent? {
+        let severity: Severity
+        if gate.pendingSince != nil {
+            gate.endPending()
+            guard let target else { return nil }
+            severity = target
+        } else {
+            guard let current = lifecycle.firingSeverity else { return nil }
+            severity = current
+        }
+        return transition(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: severity, value: value,
+            threshold: spec.levels.threshold(of: severity) ?? 0, windowSeconds: windowSeconds, at: time, site: site,
+            makeID: makeID)
+    }
+
     /// Moves `lifecycle` to `nodata` because the sensor went stale.
     static func noData(
         spec: RuleSpec, sensor: SensorSpec, lifecycle: inout AlertLifecycle, value: Double, at time: Timestamp,

@@ -25,20 +25,9 @@ public struct WindowRule: Sendable {
         -> AlertEvent?
     {
         guard timerDeadline == time else { return nil }
-        let target = spec.levels.severity(for: amount)
-        if gate.pendingSince != nil {
-            gate.endPending()
-            guard let target else { return nil }
-            return RuleEvents.transition(
-                spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: target, value: amount,
-                threshold: spec.levels.threshold(of: target) ?? 0, windowSeconds: spec.window.wholeSeconds, at: time,
-                site: site, makeID: makeID)
-        }
-        guard let current = lifecycle.firingSeverity else { return nil }
-        return RuleEvents.transition(
-            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: current, value: amount,
-            threshold: spec.levels.threshold(of: current) ?? 0, windowSeconds: spec.window.wholeSeconds, at: time,
-            site: site, makeID: makeID)
+        return RuleEvents.timer(
+            gate: &gate, spec: spec, sensor: sensor, lifecycle: &lifecycle, target: spec.levels.severity(for: amount),
+            value: amount, windowSeconds: spec.window.wholeSeconds, at: time, site: site, makeID: makeID)
     }
 
     /// The sum over the window in the sensor's unit.
@@ -89,15 +78,8 @@ public struct WindowRule: Sendable {
         let next = spec.levels.severity(for: value)
         if gate.holdsBack(target: next, lifecycle: &lifecycle, at: time, fresh: fresh) { return nil }
         guard fresh || next != current else { return nil }
-        let threshold: Double
-        if let next {
-            threshold = (current == nil || next > current!) ? spec.levels.threshold(of: next) ?? 0
-                : spec.levels.thresholdLeft(above: next)
-        } else {
-            threshold = spec.levels.thresholdLeft(above: nil)
-        }
-        return RuleEvents.transition(
-            spec: spec, sensor: sensor, lifecycle: &lifecycle, firing: next, value: value, threshold: threshold,
+        return RuleEvents.change(
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, from: current, to: next, value: value,
             windowSeconds: spec.window.wholeSeconds, at: time, site: site, makeID: makeID)
     }
 }
