@@ -13,6 +13,7 @@ public struct RuleEngine: Sendable {
     /// The time of each sensor's latest reading (or of the engine's start).
     private var lastSeen: [String: Timestamp] = [:]
     private var staleSensors: Set<String> = []
+    private var checks: [String: PlausibilityCheck] = [:]
     private let makeID: @Sendable (String, Int64) -> String
 
     public enum SetupError: Error, Equatable, CustomStringConvertible {
@@ -180,6 +181,23 @@ public struct RuleEngine: Sendable {
             }
         }
         return events
+    }
+
+    /// Judges a reading against its sensor's plausibility limits and returns it marked suspect where it fails.
+    ///
+    /// Callers condition each reading once, then `ingest` the result.
+    public mutating func condition(_ reading: Reading) -> (reading: Reading, verdict: PlausibilityCheck.Verdict) {
+        guard let sensor = sensors[reading.sensor], !sensor.plausible.isEmpty else { return (reading, .ok) }
+        var check = checks[reading.sensor] ?? PlausibilityCheck(sensor.plausible)
+        let judged = check.judge(reading)
+        checks[reading.sensor] = check
+        return judged
+    }
+
+    /// Adds a sensor that no rule watches yet (one found on a wildcard topic), so its readings are conditioned.
+    public mutating func register(_ sensor: SensorSpec) {
+        guard sensors[sensor.id] == nil else { return }
+        sensors[sensor.id] = sensor
     }
 
     /// Feeds one reading, after the deadlines before it, and returns the events it causes.

@@ -12,6 +12,8 @@ public struct SensorSpec: Sendable, Equatable {
     public var measure: Measure
     /// After how long without a reading the sensor is stale; `nil` means never.
     public var staleAfter: Duration?
+    /// The limits its readings are believed within; readings outside are marked suspect.
+    public var plausible: Plausibility = Plausibility()
 
     /// Creates a sensor; by default a level sensor is stale after 15 minutes and a pulse counter never is (a silent
     /// rain gauge means no rain).

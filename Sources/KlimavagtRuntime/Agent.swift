@@ -15,7 +15,7 @@ public enum Agent {
     /// Runs until SIGTERM or SIGINT, or, with `exitWhenInputsEnd`, until every input has ended and every window
     /// has emptied (the demo's end).
     public static func run(configuration: Configuration, stateDirectory: String, exitWhenInputsEnd: Bool,
-                           logger: Logger) async throws
+                           logger: Logger, health: InputHealth = InputHealth()) async throws
     {
         var traces: [String: Trace] = [:]
         for sensor in configuration.sensors {
@@ -51,7 +51,8 @@ public enum Agent {
         }
         let pipeline: Pipeline
         do {
-            pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger)
+            pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger,
+                                    stateDirectory: stateDirectory)
         } catch {
             client.close()
             throw StartError(description: error.description, exitStatus: 78)
@@ -64,18 +65,29 @@ public enum Agent {
                                            pipeline: pipeline, logger: logger)
                 inputs.append(.init(service: gauge, successTerminationBehavior: .ignore))
             case .gpio(let input):
-                let gauge = GPIOPulseInput(sensor: sensor.id, input: input, pipeline: pipeline, logger: logger)
                 do {
-                    let probe = try gauge.open()
-                    probe.close()
+                    if case .level(let hold) = input.mode {
+                        let contact = GPIOContactInput(sensor: sensor.id, input: input, hold: hold, clock: clock,
+                                                       pipeline: pipeline, logger: logger)
+                        try contact.open().close()
+                        inputs.append(.init(service: contact))
+                    } else {
+                        let gauge = GPIOPulseInput(sensor: sensor.id, input: input, pipeline: pipeline, logger: logger)
+                        try gauge.open().close()
+                        inputs.append(.init(service: gauge))
+                    }
                 } catch {
                     client.close()
                     throw StartError(description: "sensor \(sensor.id): \(error)", exitStatus: 69)
                 }
-                inputs.append(.init(service: gauge))
-            case nil:
+            case .mqtt, nil:
                 break
             }
+        }
+        if configuration.sensors.contains(where: { if case .mqtt = $0.input { true } else { false } }) {
+            inputs.append(.init(service: MQTTSensorFeed(
+                client: client, sensors: configuration.sensors, pipeline: pipeline, clock: clock, health: health,
+                logger: logger)))
         }
         let pipelineService = PipelineService(pipeline: pipeline, exitWhenInputsEnd: exitWhenInputsEnd)
         let group = ServiceGroup(configuration: .init(

@@ -17,22 +17,58 @@ public struct Configuration: Sendable {
         public var device: DeviceProfile?
         public var spec: SensorSpec
         public var input: Input?
+        /// For a pulse sensor: the rate derived from pulse intervals (mm/h, W).
+        public var rate: Rate?
+        /// Whether the readings are a meter's running total (`total_increasing` in Home Assistant).
+        public var isTotal: Bool = false
+        /// For an MQTT sensor whose id holds `{1}`, `{2}`...: each is filled by a wildcard level of the topic.
+        public var isTemplate: Bool { id.contains("{") }
+    }
+
+    /// The rate a pulse sensor derives from the interval between pulses.
+    public struct Rate: Sendable, Equatable {
+        public var unit: String
+        /// Rate = pulses per hour × what a pulse is worth × factor.
+        public var factor: Double
+        public var timeout: Duration
     }
 
     /// The source of a sensor's readings.
     public enum Input: Sendable, Equatable {
         case gpio(GPIOInput)
+        case mqtt(MQTTInput)
         case simulated(SimulatedInput)
     }
 
-    /// A pulse input on a GPIO line.
+    /// A pulse or contact input on a GPIO line.
     public struct GPIOInput: Sendable, Equatable {
         public var chip: String
         public var line: String
         public var bias: String?
         public var activeLow: Bool
-        public var minimumPulse: Duration
-        public var maximumPulse: Duration
+        public var mode: Mode
+
+        public enum Mode: Sendable, Equatable {
+            /// Counts pulses whose width lies within the bounds.
+            case pulse(minimum: Duration, maximum: Duration)
+            /// Reports the contact's state (1 active, 0 not) once it has held for `hold`.
+            case level(hold: Duration)
+        }
+    }
+
+    /// Readings taken from JSON payloads on an MQTT topic.
+    public struct MQTTInput: Sendable, Equatable {
+        public var topic: String
+        public var path: String
+        public var scale: Double
+        public var offset: Double
+        /// cm DVR90 of a down-looking sensor's face; the reading is datum − distance.
+        public var datum: Double?
+        /// `rfc3339`, `local`, `unix_seconds`, `unix_ms`, or `arrival` (no time in the payload).
+        public var timeFormat: String
+        public var timePath: String?
+        public var timeZone: String?
+        public var maximumBytes: Int
     }
 
     /// A gauge that replays a trace file (`time,sensor,value`) at `speed` times real time.

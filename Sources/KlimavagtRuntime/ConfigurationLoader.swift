@@ -6,7 +6,7 @@ import KlimavagtMQTT
 public enum ConfigurationLoader {
     public static func load(_ file: String, devicesDirectory: String? = nil) throws(ConfigurationError) -> Configuration {
         let root = try YAMLDocument.load(file)
-        let map = try root.mapping(allowed: ["site", "prefix", "mqtt", "devices_dir", "sensors", "rules"])
+        let map = try root.mapping(allowed: ["site", "prefix", "board", "mqtt", "devices_dir", "sensors", "rules"])
         let baseFolder = URL(fileURLWithPath: file).deletingLastPathComponent().path
 
         let siteReader = try map.required("site")
@@ -23,9 +23,10 @@ public enum ConfigurationLoader {
         }
 
         let mqtt = try readMQTT(map["mqtt"], site: site, prefix: prefix, baseFolder: baseFolder)
+        let board = try readBoard(map["board"], catalogue: catalogue)
         var sensors: [Configuration.Sensor] = []
         for reader in try map.required("sensors").sequence() {
-            let sensor = try readSensor(reader, catalogue: catalogue, baseFolder: baseFolder)
+            let sensor = try readSensor(reader, catalogue: catalogue, board: board, baseFolder: baseFolder)
             if sensors.contains(where: { $0.id == sensor.id }) {
                 throw reader.error("sensor id '\(sensor.id)' is used twice")
             }
@@ -33,6 +34,7 @@ public enum ConfigurationLoader {
         }
         var rules: [RuleSpec] = []
         for reader in try map["rules"]?.sequence() ?? [] {
+            try instantiateTemplate(for: reader, in: &sensors)
             let rule = try readRule(reader, sensors: sensors)
             if rules.contains(where: { $0.id == rule.id }) {
                 throw reader.error("rule id '\(rule.id)' is used twice")
@@ -49,6 +51,28 @@ public enum ConfigurationLoader {
         return Configuration(
             file: file, site: site, prefix: prefix, mqtt: mqtt, devicesDirectory: catalogue?.directory,
             sensors: sensors, rules: rules)
+    }
+
+    /// Adds the concrete sensor a rule names when a template sensor (`power-{1}`) stands for it.
+    private static func instantiateTemplate(for rule: YAMLReader, in sensors: inout [Configuration.Sensor])
+        throws(ConfigurationError)
+    {
+        guard case .mapping(let mapping) = rule.node,
+              let name = mapping.first(where: { $0.key.string == "sensor" })?.value.string,
+              !sensors.contains(where: { $0.id == name })
+        else { return }
+        for template in sensors where template.isTemplate {
+            guard case .mqtt(var input) = template.input, let filter = TopicFilter(input.topic),
+                  let levels = SensorTemplate(template.id)?.match(name), let topic = filter.filling(levels)
+            else { continue }
+            var sensor = template
+            sensor.id = name
+            sensor.spec.id = name
+            input.topic = topic
+            sensor.input = .mqtt(input)
+            sensors.append(sensor)
+            return
+        }
     }
 
     static func resolve(_ path: String, against folder: String) -> String {
@@ -122,13 +146,17 @@ public enum ConfigurationLoader {
         return options
     }
 
-    private static func readSensor(_ reader: YAMLReader, catalogue: DeviceCatalogue?, baseFolder: String)
-        throws(ConfigurationError) -> Configuration.Sensor
+    private static func readSensor(_ reader: YAMLReader, catalogue: DeviceCatalogue?, board: BoardSelection,
+                                   baseFolder: String) throws(ConfigurationError) -> Configuration.Sensor
     {
-        let map = try reader.mapping(allowed: ["id", "device", "unit", "per_pulse", "stale_after", "input"])
+        let map = try reader.mapping(allowed: [
+            "id", "device", "unit", "per_pulse", "imp_per_kwh", "field", "datum_cm", "plausible", "stale_after", "input",
+        ])
         let idReader = try map.required("id")
         let id = try idReader.string()
-        guard isIdentifier(id) else { throw idReader.error("a sensor id uses letters, digits, '-' and '_' only") }
+        guard isIdentifier(id.replacingOccurrences(of: "{", with: "").replacingOccurrences(of: "}", with: "")) else {
+            throw idReader.error("a sensor id uses letters, digits, '-' and '_' only ({1} for a topic's wildcard level)")
+        }
         var device: DeviceProfile?
         if let deviceReader = map["device"] {
             let name = try deviceReader.string()
@@ -141,21 +169,51 @@ public enum ConfigurationLoader {
             }
             device = profile
         }
-        var perPulse = device?.perPulse
+        var pulse = device?.pulse
         if let override = map["per_pulse"] {
-            guard device != nil else { throw override.error("per_pulse overrides a pulse device's profile; name a device") }
-            perPulse = try override.double()
-            guard perPulse! > 0 else { throw override.error("must be above zero") }
+            guard device?.kind == .rainGauge else { throw override.error("per_pulse overrides a rain gauge's profile") }
+            let value = try override.double()
+            guard value > 0 else { throw override.error("must be above zero") }
+            pulse!.perPulse = value
+        }
+        if let override = map["imp_per_kwh"] {
+            guard device?.kind == .energyMeter else { throw override.error("imp_per_kwh overrides an energy meter's profile") }
+            let value = try override.double()
+            guard value > 0 else { throw override.error("must be above zero") }
+            pulse!.perPulse = 1 / value
+        }
+        var field: DeviceProfile.Payload.Field?
+        if let payload = device?.payload {
+            field = payload.fields[payload.defaultField]
+            if let fieldReader = map["field"] {
+                let name = try fieldReader.string()
+                guard let chosen = payload.fields[name] else {
+                    throw fieldReader.error("profile \(device!.id) has no field '\(name)'; it has "
+                        + payload.fields.keys.sorted().joined(separator: ", "))
+                }
+                field = chosen
+            }
+        } else if let fieldReader = map["field"] {
+            throw fieldReader.error("only an MQTT device profile has fields")
+        }
+        var datum: Double?
+        if let datumReader = map["datum_cm"] {
+            guard field?.isDistance == true else {
+                throw datumReader.error("datum_cm belongs to a distance sensor (such as milesight-em500-udl)")
+            }
+            datum = try datumReader.double()
+        } else if field?.isDistance == true {
+            throw reader.error("a distance sensor needs datum_cm: the height of its face in cm DVR90")
         }
         let unit: String
         if let unitReader = map["unit"] { unit = try unitReader.string() } else if let device {
-            unit = device.unit
+            unit = field?.unit ?? device.unit
         } else {
             throw reader.error("a sensor without a device names its unit (e.g. unit: cm)")
         }
         let measure: SensorSpec.Measure
-        if let perPulse {
-            measure = .pulses(nanounitsPerPulse: Int64((perPulse * 1e9).rounded()))
+        if let pulse {
+            measure = .pulses(nanounitsPerPulse: Int64((pulse.perPulse * 1e9).rounded()))
         } else {
             measure = .level
         }
@@ -169,45 +227,45 @@ public enum ConfigurationLoader {
                 staleAfter = .some(duration)
             }
         }
+        var plausible = device?.plausible ?? Plausibility()
+        if let plausibleReader = map["plausible"] {
+            plausible = try DeviceCatalogue.readPlausible(plausibleReader)
+        }
         var input: Configuration.Input?
         if let inputReader = map["input"] {
-            input = try readInput(inputReader, device: device, baseFolder: baseFolder)
+            input = try readInput(inputReader, device: device, field: field, datum: datum, board: board,
+                                  baseFolder: baseFolder)
         }
+        if id.contains("{") {
+            guard case .mqtt(let mqtt) = input, let filter = TopicFilter(mqtt.topic), filter.isPattern else {
+                throw idReader.error("{1}, {2}... in an id name a wildcard level of the sensor's MQTT topic")
+            }
+            let wildcards = filter.levels.filter { $0 == "+" || $0 == "#" }.count
+            for number in 1...9 where id.contains("{\(number)}") && number > wildcards {
+                throw idReader.error("the topic \(mqtt.topic) has \(wildcards) wildcard level(s); there is no {\(number)}")
+            }
+        }
+        var spec = SensorSpec(id: id, unit: unit, measure: measure, staleAfter: staleAfter)
+        spec.plausible = plausible
         return Configuration.Sensor(
-            id: id, device: device, spec: SensorSpec(id: id, unit: unit, measure: measure, staleAfter: staleAfter),
-            input: input)
+            id: id, device: device, spec: spec,
+            input: input, rate: pulse.map { .init(unit: $0.rateUnit, factor: $0.rateFactor, timeout: $0.rateTimeout) },
+            isTotal: field?.isTotal ?? false)
     }
 
-    private static func readInput(_ reader: YAMLReader, device: DeviceProfile?, baseFolder: String)
+    private static func readInput(_ reader: YAMLReader, device: DeviceProfile?, field: DeviceProfile.Payload.Field?,
+                                  datum: Double?, board: BoardSelection, baseFolder: String)
         throws(ConfigurationError) -> Configuration.Input
     {
-        let map = try reader.mapping(allowed: ["gpio", "simulated"])
+        let map = try reader.mapping(allowed: ["gpio", "mqtt", "simulated"])
         guard map.order.count == 1 else {
-            throw reader.error("an input is exactly one of gpio or simulated")
+            throw reader.error("an input is exactly one of gpio, mqtt or simulated")
         }
         if let gpioReader = map["gpio"] {
-            guard let device else { throw gpioReader.error("a GPIO input needs a pulse device profile (device: ...)") }
-            let gpio = try gpioReader.mapping(allowed: ["chip", "line", "bias", "active_low"])
-            let lineReader = try gpio.required("line")
-            let line: String
-            if let number = lineReader.node.int, case .scalar = lineReader.node {
-                guard number >= 0 else { throw lineReader.error("a line offset is 0 or more") }
-                line = String(number)
-            } else {
-                line = try lineReader.string()
-            }
-            var bias: String?
-            if let biasReader = gpio["bias"] {
-                let text = try biasReader.string()
-                guard ["pull_up", "pull_down", "disabled"].contains(text) else {
-                    throw biasReader.error("expected pull_up, pull_down or disabled, found '\(text)'")
-                }
-                bias = text
-            }
-            return .gpio(Configuration.GPIOInput(
-                chip: try gpio["chip"]?.string() ?? "gpiochip0", line: line, bias: bias,
-                activeLow: try gpio["active_low"]?.bool() ?? false, minimumPulse: device.minimumPulse,
-                maximumPulse: device.maximumPulse))
+            return .gpio(try readGPIO(gpioReader, device: device, board: board))
+        }
+        if let mqttReader = map["mqtt"] {
+            return .mqtt(try readMQTTInput(mqttReader, device: device, field: field, datum: datum))
         }
         let simulatedReader = try map.required("simulated")
         let simulated = try simulatedReader.mapping(allowed: ["file", "speed"])
@@ -221,6 +279,129 @@ public enum ConfigurationLoader {
             guard speed > 0, speed <= 1_000_000 else { throw speedReader.error("must be above 0 and at most 1000000") }
         }
         return .simulated(Configuration.SimulatedInput(file: file, speed: speed))
+    }
+
+    private static func readGPIO(_ reader: YAMLReader, device: DeviceProfile?, board: BoardSelection)
+        throws(ConfigurationError) -> Configuration.GPIOInput
+    {
+        guard let device, device.pulse != nil || device.contact != nil else {
+            throw reader.error("a GPIO input needs a pulse or contact device profile (device: ...)")
+        }
+        let gpio = try reader.mapping(allowed: ["chip", "line", "pin", "bias", "active_low", "hold"])
+        var chip = try gpio["chip"]?.string() ?? "gpiochip0"
+        let line: String
+        if let pinReader = gpio["pin"] {
+            guard gpio["line"] == nil, gpio["chip"] == nil else {
+                throw pinReader.error("give either pin (with board) or chip and line, not both")
+            }
+            let pin = try pinReader.string()
+            let profile: BoardProfile
+            switch board {
+            case .profile(let chosen): profile = chosen
+            case .unknown(let why): throw pinReader.error("pin: needs a board; \(why)")
+            }
+            guard let number = profile.line(forPin: pin) else {
+                throw pinReader.error("\(profile.name) has no pin '\(pin)'; use GPIO0-GPIO\(profile.highestGPIO) or a "
+                    + "header pin number (\(profile.header.keys.sorted().map(String.init).joined(separator: ", ")))")
+            }
+            chip = profile.chipLabel
+            line = String(number)
+        } else {
+            let lineReader = try gpio.required("line")
+            if let number = lineReader.node.int, case .scalar = lineReader.node {
+                guard number >= 0 else { throw lineReader.error("a line offset is 0 or more") }
+                line = String(number)
+            } else {
+                line = try lineReader.string()
+            }
+        }
+        var bias = device.contact?.bias
+        if let biasReader = gpio["bias"] { bias = try DeviceCatalogue.readBias(biasReader) }
+        let mode: Configuration.GPIOInput.Mode
+        if let pulse = device.pulse {
+            if let hold = gpio["hold"] { throw hold.error("hold belongs to a contact (float switch) input") }
+            mode = .pulse(minimum: pulse.minimumWidth, maximum: pulse.maximumWidth)
+        } else {
+            var hold = device.contact!.hold
+            if let holdReader = gpio["hold"] { hold = try holdReader.duration() }
+            mode = .level(hold: hold)
+        }
+        return Configuration.GPIOInput(
+            chip: chip, line: line, bias: bias,
+            activeLow: try gpio["active_low"]?.bool() ?? device.contact?.activeLow ?? false, mode: mode)
+    }
+
+    private static func readMQTTInput(_ reader: YAMLReader, device: DeviceProfile?, field: DeviceProfile.Payload.Field?,
+                                      datum: Double?) throws(ConfigurationError) -> Configuration.MQTTInput
+    {
+        if let device, device.payload == nil {
+            throw reader.error("an MQTT input needs an MQTT device profile; \(device.id) is a \(device.kind.rawValue)")
+        }
+        let map = try reader.mapping(allowed: [
+            "topic", "path", "scale", "offset", "time_path", "time_format", "time_zone", "max_bytes",
+        ])
+        let payload = device?.payload
+        var topic = payload?.topic
+        if let topicReader = map["topic"] { topic = try topicReader.string() }
+        guard let topic else { throw reader.error("missing required key 'topic' (the profile names none)") }
+        guard TopicFilter(topic) != nil else {
+            throw (map["topic"] ?? reader).error("not an MQTT topic filter: '\(topic)' ('#' only last, '+' alone in its level)")
+        }
+        var path = field?.path ?? "value"
+        if let pathReader = map["path"] {
+            path = try pathReader.string()
+            guard JSONPath(path) != nil else { throw pathReader.error("not a JSON path: '\(path)'") }
+        }
+        var timeFormat = payload?.time?.format ?? "arrival"
+        var timePath = payload?.time?.path
+        var zone = payload?.time?.zone
+        if let formatReader = map["time_format"] { timeFormat = try DeviceCatalogue.readTimeFormat(formatReader) }
+        if let pathReader = map["time_path"] {
+            timePath = try pathReader.string()
+            guard JSONPath(timePath!) != nil else { throw pathReader.error("not a JSON path: '\(timePath!)'") }
+        }
+        if timeFormat != "arrival", timePath == nil {
+            throw reader.error("time_format \(timeFormat) needs time_path")
+        }
+        if let zoneReader = map["time_zone"] {
+            zone = try zoneReader.string()
+            guard TimeZone(identifier: zone!) != nil else { throw zoneReader.error("unknown time zone '\(zone!)'") }
+        }
+        var maximumBytes = 64 * 1024
+        if let limit = map["max_bytes"] { maximumBytes = try limit.int(in: 16...(16 * 1024 * 1024)) }
+        return Configuration.MQTTInput(
+            topic: topic, path: path, scale: try map["scale"]?.double() ?? field?.scale ?? 1,
+            offset: try map["offset"]?.double() ?? field?.offset ?? 0, datum: datum, timeFormat: timeFormat,
+            timePath: timeFormat == "arrival" ? nil : timePath, timeZone: zone, maximumBytes: maximumBytes)
+    }
+
+    /// The board whose header `pin:` refers to.
+    enum BoardSelection {
+        case profile(BoardProfile)
+        case unknown(String)
+    }
+
+    private static func readBoard(_ reader: YAMLReader?, catalogue: DeviceCatalogue?) throws(ConfigurationError)
+        -> BoardSelection
+    {
+        let boards = catalogue?.boards ?? [:]
+        let name = try reader?.string() ?? "auto"
+        if name != "auto" {
+            guard let board = boards[name] else {
+                throw reader!.error("unknown board '\(name)'; known: \(boards.keys.sorted().joined(separator: ", ")), auto")
+            }
+            return .profile(board)
+        }
+        guard let model = try? String(contentsOfFile: "/proc/device-tree/model", encoding: .utf8) else {
+            return .unknown("this machine has no /proc/device-tree/model; set board: (e.g. raspberry-pi-4)")
+        }
+        let trimmed = model.trimmingCharacters(in: CharacterSet(charactersIn: "\0\n "))
+        guard let board = boards.values.sorted(by: { $0.model.count > $1.model.count })
+            .first(where: { trimmed.hasPrefix($0.model) })
+        else {
+            return .unknown("no board profile matches '\(trimmed)'; set board:")
+        }
+        return .profile(board)
     }
 
     private static func readRule(_ reader: YAMLReader, sensors: [Configuration.Sensor])

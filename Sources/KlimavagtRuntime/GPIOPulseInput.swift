@@ -31,7 +31,8 @@ public struct GPIOPulseInput: Service {
         let monitor = try open()
         defer { monitor.close() }
         logger.info("GPIO input \(sensor): listening on \(input.chip) line \(input.line)")
-        var detector = PulseDetector(minimumWidth: input.minimumPulse, maximumWidth: input.maximumPulse)
+        guard case .pulse(let minimum, let maximum) = input.mode else { return }
+        var detector = PulseDetector(minimumWidth: minimum, maximumWidth: maximum)
         var rejected = 0
         for await edge in monitor.edges.cancelOnGracefulShutdown() {
             switch detector.edge(active: edge.kind == .rising, at: edge.timestampNanoseconds) {

@@ -151,7 +151,6 @@ final class OutboxJournal {
 
     /// Rewrites the file as one lifecycle record per rule, atomically.
     private func compact() throws {
-        let temporary = path + ".tmp"
         var text = Data()
         for (rule, lifecycle) in lifecycles.sorted(by: { $0.key < $1.key }) {
             let json = try JSONEncoder().encode(Record(op: "life", rule: rule, lifecycle: lifecycle))
@@ -159,20 +158,7 @@ final class OutboxJournal {
             text.append(json)
             text.append(0x0A)
         }
-        guard FileManager.default.createFile(atPath: temporary, contents: text) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary])
-        }
-        let written = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try written.synchronize()
-        try written.close()
-        guard rename(temporary, path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
-        let folder = open(directory, O_RDONLY | O_DIRECTORY)
-        if folder >= 0 {
-            fsync(folder)
-            close(folder)
-        }
+        try AtomicFile.write(text, to: path)
         try handle.close()
         handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
         size = UInt64(text.count)

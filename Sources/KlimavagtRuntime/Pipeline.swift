@@ -4,23 +4,35 @@ import Logging
 
 /// Runs readings through the rules and hands the results to the outbox: the agent's store → rules → outputs path.
 ///
-/// Inputs call `ingest(_:)`; the pipeline arms one timer for the rules' next deadline (a reading leaving a window),
-/// so an alert resolves at the instant the contract names, not at the next reading.
+/// Inputs call `ingest(_:)`; the pipeline arms one timer for the next instant at which time alone changes something:
+/// a reading leaving a rule's window, a held-back sensor state falling due, a pulse rate dropping to zero, or the
+/// pulse totals' flush. An alert therefore resolves at the instant the contract names, not at the next reading.
 public actor Pipeline {
     private var engine: RuleEngine
     private let configuration: Configuration
+    private var sensors: [String: Configuration.Sensor]
     private let clock: any AgentClock
     private let outbox: Outbox
     private let logger: Logger
     private let bootID: String
+    private let counters: CounterStore?
+    private var rates: [String: PulseRate] = [:]
+    private var latest: [String: (reading: Reading, verdict: PlausibilityCheck.Verdict)] = [:]
+    /// Sensor states held back by the telemetry interval, published when it has passed.
+    private var heldStates: Set<String> = []
+    private var lastStatePublished: [String: Timestamp] = [:]
+    /// A pulse sensor whose rate still has to be published as zero, and when.
+    private var rateZeroAt: [String: Timestamp] = [:]
+    private var countersFlushAt: Timestamp?
     private var timer: Task<Void, Never>?
-    private var lastHour: [String: PulseWindow] = [:]
-    private var totals: [String: Int64] = [:]
     private var runningInputs: Int
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var stopped = false
+    /// A sensor's state is published at most this often; the latest reading is never held back for longer.
+    public let telemetryInterval: Duration
 
     public init(configuration: Configuration, clock: any AgentClock, outbox: Outbox, logger: Logger,
+                stateDirectory: String? = nil, telemetryInterval: Duration = .seconds(1),
                 bootID: String = UUID().uuidString.lowercased()) throws(RuleEngine.SetupError)
     {
         self.configuration = configuration
@@ -28,9 +40,14 @@ public actor Pipeline {
         self.outbox = outbox
         self.logger = logger
         self.bootID = bootID
+        self.telemetryInterval = telemetryInterval
         self.runningInputs = configuration.sensors.filter { $0.input != nil }.count
+        var byID: [String: Configuration.Sensor] = [:]
+        for sensor in configuration.sensors where !sensor.isTemplate { byID[sensor.id] = sensor }
+        self.sensors = byID
+        counters = stateDirectory.map { CounterStore(stateDirectory: $0, logger: logger, now: clock.now().seconds) }
         engine = try RuleEngine(
-            site: configuration.site, sensors: configuration.sensors.map(\.spec), rules: configuration.rules,
+            site: configuration.site, sensors: byID.values.map(\.spec), rules: configuration.rules,
             makeID: { _, _ in UUID().uuidString.lowercased() })
         engine.restore(outbox.restoredLifecycles)
     }
@@ -57,10 +74,43 @@ public actor Pipeline {
         }
     }
 
+    /// Adds a sensor found on a wildcard topic (an instance of a template such as `power-{1}`).
+    public func register(_ sensor: Configuration.Sensor) {
+        guard sensors[sensor.id] == nil else { return }
+        sensors[sensor.id] = sensor
+        engine.register(sensor.spec)
+    }
+
+    /// The time of the sensor's latest reading, so inputs can refuse readings older than it.
+    public func latestTime(of sensor: String) -> Timestamp? {
+        latest[sensor]?.reading.time
+    }
+
     public func ingest(_ reading: Reading) {
-        guard !stopped else { return }
-        emit(engine.ingest(reading))
-        publishSensorState(reading)
+        guard !stopped, let sensor = sensors[reading.sensor] else { return }
+        let (conditioned, verdict) = engine.condition(reading)
+        if verdict != .ok {
+            logger.debug("sensor \(reading.sensor): reading \(reading.value) at \(reading.time.rfc3339) is suspect (\(verdict.rawValue))")
+        }
+        emit(engine.ingest(conditioned))
+        if case .pulses = sensor.spec.measure {
+            let pulses = Int64(conditioned.value.rounded())
+            counters?.add(pulses, to: sensor.id)
+            if countersFlushAt == nil { countersFlushAt = reading.time + .seconds(1) }
+            if let rate = sensor.rate {
+                var meter = rates[sensor.id] ?? PulseRate(timeout: rate.timeout)
+                meter.pulse(at: conditioned.time)
+                rates[sensor.id] = meter
+                rateZeroAt[sensor.id] = meter.zeroAt
+            }
+        }
+        latest[sensor.id] = (conditioned, verdict)
+        let due = lastStatePublished[sensor.id].map { $0 + telemetryInterval } ?? conditioned.time
+        if conditioned.time >= due || verdict != .ok {
+            publishState(of: sensor.id, at: conditioned.time)
+        } else {
+            heldStates.insert(sensor.id)
+        }
         armTimer()
     }
 
@@ -76,8 +126,14 @@ public actor Pipeline {
         await withCheckedContinuation { idleWaiters.append($0) }
     }
 
-    /// Stops the timer and closes the outbox's queue after what is already in it.
+    /// Stops the timer, publishes held-back states, writes the pulse totals, and closes the outbox's queue after
+    /// what is already in it.
     public func stop() {
+        guard !stopped else { return }
+        let now = clock.now()
+        for sensor in heldStates.sorted() { publishState(of: sensor, at: now) }
+        heldStates.removeAll()
+        counters?.flush()
         stopped = true
         timer?.cancel()
         timer = nil
@@ -96,9 +152,36 @@ public actor Pipeline {
         idleWaiters.removeAll()
     }
 
-    private func deadlineReached(_ deadline: Timestamp) {
+    /// The earliest instant at which time alone changes something.
+    private var nextWake: Timestamp? {
+        var candidates: [Timestamp] = []
+        if let deadline = engine.nextDeadline { candidates.append(deadline) }
+        for sensor in heldStates {
+            if let last = lastStatePublished[sensor] { candidates.append(last + telemetryInterval) }
+        }
+        candidates.append(contentsOf: rateZeroAt.values)
+        if let flush = countersFlushAt { candidates.append(flush) }
+        return candidates.min()
+    }
+
+    private func wake(at time: Timestamp) {
         guard !stopped else { return }
-        emit(engine.advance(to: deadline))
+        if let deadline = engine.nextDeadline, deadline <= time {
+            emit(engine.advance(to: deadline))
+        }
+        for sensor in heldStates.sorted() {
+            guard let last = lastStatePublished[sensor], last + telemetryInterval <= time else { continue }
+            heldStates.remove(sensor)
+            publishState(of: sensor, at: time)
+        }
+        for (sensor, zeroAt) in rateZeroAt where zeroAt <= time {
+            rateZeroAt[sensor] = nil
+            publishState(of: sensor, at: time)
+        }
+        if let flush = countersFlushAt, flush <= time {
+            countersFlushAt = nil
+            counters?.flush()
+        }
         armTimer()
         resumeIdleWaitersIfIdle()
     }
@@ -106,15 +189,15 @@ public actor Pipeline {
     private func armTimer() {
         timer?.cancel()
         timer = nil
-        guard let deadline = engine.nextDeadline else { return }
+        guard let wakeAt = nextWake else { return }
         let clock = self.clock
         timer = Task { [weak self] in
             do {
-                try await clock.sleep(until: deadline)
+                try await clock.sleep(until: wakeAt)
             } catch {
                 return
             }
-            await self?.deadlineReached(deadline)
+            await self?.wake(at: wakeAt)
         }
     }
 
@@ -125,29 +208,30 @@ public actor Pipeline {
         }
     }
 
-    private func publishSensorState(_ reading: Reading) {
-        guard let sensor = engine.sensors[reading.sensor] else { return }
+    /// Publishes the sensor's state as of `now`: its latest reading, or for a pulse sensor its rate at `now`.
+    private func publishState(of id: String, at now: Timestamp) {
+        guard let sensor = sensors[id], let (reading, verdict) = latest[id] else { return }
+        lastStatePublished[id] = max(now, reading.time)
         var state = JSONText()
         state.add("sensor", sensor.id)
-        switch sensor.measure {
-        case .pulses:
-            let pulses = Int64(reading.value.rounded())
-            var window = lastHour[sensor.id] ?? PulseWindow(length: .seconds(3600))
-            window.expire(through: reading.time)
-            window.add(pulses, at: reading.time)
-            lastHour[sensor.id] = window
-            totals[sensor.id, default: 0] += pulses
-            state.add("value", sensor.amount(ofPulses: window.pulses))
-            state.add("unit", sensor.unit)
-            state.add("time", reading.time.rfc3339)
+        switch sensor.spec.measure {
+        case .pulses(let perPulse):
+            let rate = sensor.rate ?? .init(unit: "\(sensor.spec.unit)/h", factor: 1, timeout: .seconds(3600))
+            let perHour = rates[id]?.perHour(at: max(now, reading.time)) ?? 0
+            let value = perHour * Double(perPulse) / 1e9 * rate.factor
+            state.add("value", (value * 1000).rounded() / 1000)
+            state.add("unit", rate.unit)
+            state.add("time", max(now, reading.time).rfc3339)
             state.add("quality", "ok")
-            state.add("total", sensor.amount(ofPulses: totals[sensor.id] ?? 0))
+            state.add("total", sensor.spec.amount(ofPulses: counters?.totals[id] ?? 0))
+            state.add("total_unit", sensor.spec.unit)
             state.add("boot_id", bootID)
         case .level:
             state.add("value", reading.value)
-            state.add("unit", sensor.unit)
+            state.add("unit", sensor.spec.unit)
             state.add("time", reading.time.rfc3339)
-            state.add("quality", "ok")
+            state.add("quality", verdict == .ok ? "ok" : "suspect")
+            if verdict != .ok { state.add("reason", verdict.rawValue) }
         }
         outbox.enqueue(.retained(topic: "\(configuration.prefix)/sensors/\(sensor.id)/state", payload: state.text))
     }

@@ -13,7 +13,7 @@ public enum Replay {
             makeID: { rule, seq in "replay-\(site)-\(rule)-\(seq)" })
         var events: [AlertEvent] = []
         for reading in trace.readings {
-            events += engine.ingest(reading)
+            events += engine.ingest(engine.condition(reading).reading)
         }
         while let deadline = engine.nextReplayDeadline {
             events += engine.advance(to: deadline, windowsOnly: true)

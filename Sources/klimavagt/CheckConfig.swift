@@ -18,7 +18,16 @@ extension Klimavagt {
                 let device = sensor.device.map { " (\($0.id))" } ?? ""
                 let input: String
                 switch sensor.input {
-                case .gpio(let gpio): input = "GPIO \(gpio.chip) line \(gpio.line)"
+                case .gpio(let gpio):
+                    switch gpio.mode {
+                    case .pulse(let minimum, let maximum):
+                        input = "GPIO \(gpio.chip) line \(gpio.line), pulses \(minimum)...\(maximum)"
+                    case .level(let hold):
+                        input = "GPIO \(gpio.chip) line \(gpio.line), contact held \(hold)"
+                    }
+                case .mqtt(let mqtt):
+                    let datum = mqtt.datum.map { ", level = \($0) cm - distance" } ?? ""
+                    input = "MQTT \(mqtt.topic), value \(mqtt.path)\(datum), time \(mqtt.timePath.map { "\($0) (\(mqtt.timeFormat))" } ?? "on arrival")"
                 case .simulated(let simulated): input = "simulated from \(simulated.file) at \(simulated.speed)x"
                 case nil: input = "no input (replay only)"
                 }

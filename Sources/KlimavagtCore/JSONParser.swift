@@ -1,0 +1,239 @@
+/// Parses JSON text (RFC 8259) from UTF-8 bytes without Foundation.
+///
+/// Numbers outside JSON's grammar, such as `NaN` or `inf`, which some firmware writes, are reported as
+/// `notANumber` rather than as a syntax error, so the caller can count them apart.
+public struct JSONParser {
+    public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        public enum Reason: Sendable, Equatable {
+            case syntax
+            case notANumber
+            case tooDeep
+        }
+
+        public var reason: Reason
+        /// Byte offset of the problem.
+        public var offset: Int
+        public var message: String
+
+        public var description: String { "\(message) at byte \(offset)" }
+    }
+
+    /// Nesting deeper than this is refused, so a hostile payload cannot exhaust the stack.
+    public static let maximumDepth = 64
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+        let result: Result<JSONValue, Failure> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(buffer)
+            do throws(Failure) {
+                let value = try parser.value(depth: 0)
+                parser.skipSpace()
+                guard parser.index == buffer.count else { throw parser.fail("unexpected text after the JSON value") }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    public static func parse(_ text: String) throws(Failure) -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    private func fail(_ message: String, _ reason: Failure.Reason = .syntax) -> Failure {
+        Failure(reason: reason, offset: index, message: message)
+    }
+
+    private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipSpace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func value(depth: Int) throws(Failure) -> JSONValue {
+        guard depth < Self.maximumDepth else { throw fail("nested more than \(Self.maximumDepth) levels", .tooDeep) }
+        skipSpace()
+        guard let byte = current else { throw fail("unexpected end of the payload") }
+        switch byte {
+        case UInt8(ascii: "{"): return try object(depth: depth)
+        case UInt8(ascii: "["): return try array(depth: depth)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"):
+            if matches("nan") { throw fail("not a number (nan)", .notANumber) }
+            try literal("null")
+            return .null
+        case UInt8(ascii: "N"), UInt8(ascii: "I"), UInt8(ascii: "i"):
+            throw fail("not a number", .notANumber)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try number())
+        default:
+            throw fail("unexpected character '\(Character(Unicode.Scalar(byte)))'")
+        }
+    }
+
+    private func matches(_ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        let start = word.utf8Start
+        for offset in 0..<count where bytes[index + offset] != start[offset] { return false }
+        return true
+    }
+
+    private mutating func literal(_ word: StaticString) throws(Failure) {
+        guard matches(word) else { throw fail("expected \(word)") }
+        index += word.utf8CodeUnitCount
+    }
+
+    private mutating func object(depth: Int) throws(Failure) -> JSONValue {
+        index += 1
+        var members: [(key: String, value: JSONValue)] = []
+        skipSpace()
+        if current == UInt8(ascii: "}") { index += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard current == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
+            let key = try string()
+            skipSpace()
+            guard current == UInt8(ascii: ":") else { throw fail("expected ':' after a member name") }
+            index += 1
+            members.append((key, try value(depth: depth + 1)))
+            skipSpace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"): index += 1; return .object(members)
+            default: throw fail("expected ',' or '}' in an object")
+            }
+        }
+    }
+
+    private mutating func array(depth: Int) throws(Failure) -> JSONValue {
+        index += 1
+        var elements: [JSONValue] = []
+        skipSpace()
+        if current == UInt8(ascii: "]") { index += 1; return .array(elements) }
+        while true {
+            elements.append(try value(depth: depth + 1))
+            skipSpace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"): index += 1; return .array(elements)
+            default: throw fail("expected ',' or ']' in an array")
+            }
+        }
+    }
+
+    private mutating func number() throws(Failure) -> Double {
+        let start = index
+        if current == UInt8(ascii: "-") {
+            index += 1
+            if matches("Infinity") || matches("inf") || matches("NaN") || matches("nan") {
+                throw fail("not a number", .notANumber)
+            }
+        }
+        guard let first = current, first >= 0x30, first <= 0x39 else { throw fail("expected a digit") }
+        index += 1
+        if first != 0x30 { skipDigits() }
+        if current == UInt8(ascii: ".") {
+            index += 1
+            guard let digit = current, digit >= 0x30, digit <= 0x39 else { throw fail("expected a digit after '.'") }
+            skipDigits()
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            index += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+            guard let digit = current, digit >= 0x30, digit <= 0x39 else { throw fail("expected an exponent") }
+            skipDigits()
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        guard let value = Double(text) else { throw fail("number out of range") }
+        guard value.isFinite else { throw fail("number out of range", .notANumber) }
+        return value
+    }
+
+    private mutating func skipDigits() {
+        while let byte = current, byte >= 0x30, byte <= 0x39 { index += 1 }
+    }
+
+    private mutating func string() throws(Failure) -> String {
+        index += 1
+        let start = index
+        // The common case: no escapes, decoded straight from the bytes.
+        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+            guard byte >= 0x20 else { throw fail("control character in a string") }
+            index += 1
+        }
+        guard let stop = current else { throw fail("unterminated string") }
+        if stop == UInt8(ascii: "\"") {
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            index += 1
+            return text
+        }
+        var scalars = Array(bytes[start..<index])
+        while true {
+            guard let byte = current else { throw fail("unterminated string") }
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(decoding: scalars, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard let escaped = current else { throw fail("unterminated string") }
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(escaped)
+                case UInt8(ascii: "b"): scalars.append(0x08)
+                case UInt8(ascii: "f"): scalars.append(0x0C)
+                case UInt8(ascii: "n"): scalars.append(0x0A)
+                case UInt8(ascii: "r"): scalars.append(0x0D)
+                case UInt8(ascii: "t"): scalars.append(0x09)
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800...0xDBFF).contains(code), matches("\\u") {
+                        index += 2
+                        let low = try hex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw fail("unpaired surrogate") }
+                    scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+                default:
+                    throw fail("unknown escape")
+                }
+            default:
+                guard byte >= 0x20 else { throw fail("control character in a string") }
+                scalars.append(byte)
+            }
+        }
+    }
+
+    private mutating func hex4() throws(Failure) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw fail("short \\u escape") }
+        var code: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case 0x30...0x39: digit = byte - 0x30
+            case 0x41...0x46: digit = byte - 0x41 + 10
+            case 0x61...0x66: digit = byte - 0x61 + 10
+            default: throw fail("bad hex digit in \\u escape")
+            }
+            code = code << 4 | UInt32(digit)
+            index += 1
+        }
+        return code
+    }
+}

@@ -1,0 +1,37 @@
+/// The rate of a pulse sensor from the interval between its pulses, as a tipping-bucket intensity or a meter's power.
+///
+/// After the last pulse the rate can only be as high as one pulse over the time since, so it decays towards zero
+/// while no pulse comes, and is zero once `timeout` has passed.
+public struct PulseRate: Sendable {
+    public let timeout: Duration
+    private var last: Timestamp?
+    private var interval: Duration?
+
+    public init(timeout: Duration) {
+        self.timeout = timeout
+    }
+
+    /// Records a pulse at `time`; pulses at or before the last one are ignored.
+    public mutating func pulse(at time: Timestamp) {
+        if let last {
+            guard time > last else { return }
+            interval = time - last
+        }
+        last = time
+    }
+
+    /// Pulses per hour at `time`.
+    public func perHour(at time: Timestamp) -> Double {
+        guard let last, let interval else { return 0 }
+        let since = time - last
+        guard since < timeout else { return 0 }
+        let longest = max(interval, since)
+        let seconds = Double(longest.components.seconds) + Double(longest.components.attoseconds) / 1e18
+        return seconds > 0 ? 3600 / seconds : 0
+    }
+
+    /// When the rate next changes without a pulse: the moment it would drop to zero.
+    public var zeroAt: Timestamp? {
+        last.map { $0 + timeout }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+
+/// The pulse totals of the agent's counters, kept in `counters.state` in the state directory so a total never goes
+/// backwards or counts a pulse twice across restarts.
+///
+/// The file holds one line `CRC32HEX JSON` and is replaced atomically. A graceful stop writes the exact totals; a
+/// crash or power loss loses at most the pulses since the last flush (the caller flushes at most once a second).
+/// A damaged file is set aside with one log line and the totals start again from zero. Not thread-safe: the
+/// pipeline actor owns it.
+final class CounterStore {
+    let path: String
+    private let logger: Logger
+    private(set) var totals: [String: Int64]
+    private var written: [String: Int64]
+
+    private struct Record: Codable {
+        var counters: [String: Int64]
+    }
+
+    init(stateDirectory: String, logger: Logger, now: Int64) {
+        path = URL(fileURLWithPath: stateDirectory).appendingPathComponent("counters.state").path
+        self.logger = logger
+        totals = [:]
+        if let data = FileManager.default.contents(atPath: path) {
+            if let record = Self.decode(data) {
+                totals = record.counters
+            } else if let aside = AtomicFile.setAside(path, at: now) {
+                logger.error("counter file \(path) is damaged; set aside as \(aside); pulse totals start again from 0")
+            } else {
+                logger.error("counter file \(path) is damaged and cannot be moved; pulse totals start again from 0")
+            }
+        }
+        written = totals
+    }
+
+    private static func decode(_ data: Data) -> Record? {
+        guard data.count > 10, data[data.startIndex + 8] == 0x20, data.last == 0x0A,
+              let crc = UInt32(String(decoding: data.prefix(8), as: UTF8.self), radix: 16)
+        else { return nil }
+        let json = data.dropFirst(9).dropLast()
+        guard CRC32.checksum(json) == crc else { return nil }
+        return try? JSONDecoder().decode(Record.self, from: Data(json))
+    }
+
+    func add(_ pulses: Int64, to sensor: String) {
+        totals[sensor, default: 0] += pulses
+    }
+
+    var isDirty: Bool { totals != written }
+
+    /// Writes the totals if they changed since the last write.
+    func flush() {
+        guard isDirty else { return }
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let json = try encoder.encode(Record(counters: totals))
+            var line = Data(String(format: "%08x ", CRC32.checksum(json)).utf8)
+            line.append(json)
+            line.append(0x0A)
+            try AtomicFile.write(line, to: path)
+            written = totals
+        } catch {
+            logger.error("counter file \(path): cannot write (\(error.localizedDescription)); totals kept in memory")
+        }
+    }
+}

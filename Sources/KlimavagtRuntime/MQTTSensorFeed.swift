@@ -1,0 +1,57 @@
+import KlimavagtCore
+import KlimavagtMQTT
+import Logging
+import ServiceLifecycle
+
+/// Readings from JSON payloads on MQTT topics (Tasmota, Shelly, TTN, any JSON), through the agent's broker session.
+///
+/// A malformed payload never stops the feed: it is counted per sensor and reason in `health` and logged at most
+/// once a minute per sensor, with the number of others held back.
+public struct MQTTSensorFeed: Service {
+    let client: MQTTClient
+    let sensors: [Configuration.Sensor]
+    let pipeline: Pipeline
+    let clock: any AgentClock
+    let health: InputHealth
+    let logger: Logger
+
+    public init(client: MQTTClient, sensors: [Configuration.Sensor], pipeline: Pipeline, clock: any AgentClock,
+                health: InputHealth, logger: Logger)
+    {
+        self.client = client
+        self.sensors = sensors.filter { if case .mqtt = $0.input { true } else { false } }
+        self.pipeline = pipeline
+        self.clock = clock
+        self.health = health
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var router = PayloadRouter(sensors: sensors)
+        for filter in router.filters {
+            try await client.subscribe(filter)
+            logger.info("MQTT input: subscribed to \(filter)")
+        }
+        var throttle = LogThrottle(interval: .seconds(60))
+        for await message in client.messages.cancelOnGracefulShutdown() {
+            let now = clock.now()
+            let outcome = router.route(topic: message.topic, payload: message.payload, arrival: now)
+            for sensor in outcome.newSensors {
+                logger.info("MQTT input: new sensor \(sensor.id) on \(message.topic)")
+                await pipeline.register(sensor)
+            }
+            for reading in outcome.readings {
+                health.countReceived(reading.sensor)
+                await pipeline.ingest(reading)
+            }
+            for (sensor, rejection) in outcome.rejections {
+                health.countReceived(sensor)
+                health.countRejected(sensor, reason: rejection.reason)
+                let (admitted, heldBack) = throttle.admit(sensor, at: now)
+                guard admitted else { continue }
+                let more = heldBack > 0 ? " (\(heldBack) more refused since the last message)" : ""
+                logger.warning("MQTT input \(sensor): payload on \(message.topic) refused, \(rejection.reason): \(rejection)\(more)")
+            }
+        }
+    }
+}

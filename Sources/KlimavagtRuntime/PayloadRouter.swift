@@ -1,0 +1,134 @@
+import Foundation
+import KlimavagtCore
+
+/// Turns MQTT messages into readings for the sensors whose topic filters match, and says why a payload gave none.
+///
+/// One payload is parsed once however many sensors read it. A sensor id with placeholders (`power-{1}`) is a template:
+/// each new topic it matches makes a sensor of its own. Readings older than the sensor's latest are refused, and so
+/// are payload times more than a day from the arrival time (a device whose clock was never set).
+struct PayloadRouter {
+    struct Route {
+        let filter: TopicFilter
+        let sensor: Configuration.Sensor
+        let template: SensorTemplate?
+        let mapping: PayloadMapping
+    }
+
+    /// What one message gave.
+    struct Outcome {
+        var readings: [Reading] = []
+        var rejections: [(sensor: String, rejection: PayloadRejection)] = []
+        /// Sensors made from templates by this message, to register before their readings.
+        var newSensors: [Configuration.Sensor] = []
+    }
+
+    static let largestClockSkew: Duration = .seconds(24 * 3600)
+
+    let routes: [Route]
+    private var latest: [String: Timestamp] = [:]
+    private var instances: [String: Configuration.Sensor] = [:]
+
+    init(sensors: [Configuration.Sensor]) {
+        routes = sensors.compactMap { sensor in
+            guard case .mqtt(let input) = sensor.input, let filter = TopicFilter(input.topic) else { return nil }
+            return Route(filter: filter, sensor: sensor, template: SensorTemplate(sensor.id),
+                         mapping: Self.mapping(for: input))
+        }
+    }
+
+    /// The distinct topic filters to subscribe to.
+    var filters: [String] {
+        var seen: Set<String> = []
+        return routes.map(\.filter.description).filter { seen.insert($0).inserted }
+    }
+
+    static func mapping(for input: Configuration.MQTTInput) -> PayloadMapping {
+        var time: (path: JSONPath, format: PayloadMapping.TimeFormat)?
+        if let pathText = input.timePath, let path = JSONPath(pathText) {
+            switch input.timeFormat {
+            case "rfc3339": time = (path, .rfc3339)
+            case "unix_seconds": time = (path, .unixSeconds)
+            case "unix_ms": time = (path, .unixMilliseconds)
+            case "local":
+                let zone = TimeZone(identifier: input.timeZone ?? "UTC") ?? TimeZone(identifier: "UTC")!
+                time = (path, .local(toUTC: { civil in localToUTC(civil, in: zone) }))
+            default: time = nil
+            }
+        }
+        return PayloadMapping(
+            value: JSONPath(input.path) ?? JSONPath("value")!, scale: input.scale, offset: input.offset,
+            datum: input.datum, states: ["ON": 1, "OFF": 0, "on": 1, "off": 0], time: time,
+            maximumBytes: input.maximumBytes)
+    }
+
+    /// UTC seconds of a civil time in `zone`, counted as if it were UTC; in the hour repeated when clocks go back, the
+    /// earlier instant.
+    static func localToUTC(_ civil: Int64, in zone: TimeZone) -> Int64? {
+        // The offset at the civil time read as UTC is right except within a few hours of a change; refine once.
+        let guess = civil - Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(civil))))
+        let refined = civil - Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(guess))))
+        let earlier = min(guess, refined)
+        for candidate in [earlier, max(guess, refined)] {
+            let offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(candidate))))
+            if candidate + offset == civil { return candidate }
+        }
+        return nil   // a time skipped when clocks go forward
+    }
+
+    mutating func route(topic: String, payload: [UInt8], arrival: Timestamp) -> Outcome {
+        var outcome = Outcome()
+        var document: Result<JSONValue, PayloadRejection>?
+        for route in routes {
+            guard let levels = route.filter.match(topic) else { continue }
+            var sensor = route.sensor
+            if let template = route.template {
+                guard let id = template.fill(levels) else { continue }
+                if let known = instances[id] {
+                    sensor = known
+                } else {
+                    sensor.id = id
+                    sensor.spec.id = id
+                    instances[id] = sensor
+                    outcome.newSensors.append(sensor)
+                }
+            }
+            if document == nil {
+                if payload.count > route.mapping.maximumBytes {
+                    document = .failure(.tooLarge(bytes: payload.count, limit: route.mapping.maximumBytes))
+                } else {
+                    do {
+                        document = .success(try JSONParser.parse(payload))
+                    } catch {
+                        document = .failure(error.reason == .notANumber
+                            ? .notANumber(path: route.mapping.value.description) : .notJSON(error.description))
+                    }
+                }
+            }
+            let parsed: JSONValue
+            switch document! {
+            case .failure(let rejection):
+                outcome.rejections.append((sensor.id, rejection))
+                continue
+            case .success(let value): parsed = value
+            }
+            switch route.mapping.reading(sensor: sensor.id, document: parsed, arrival: arrival) {
+            case .failure(let rejection):
+                outcome.rejections.append((sensor.id, rejection))
+            case .success(let reading):
+                if abs((reading.time - arrival).components.seconds) > Self.largestClockSkew.components.seconds {
+                    outcome.rejections.append((sensor.id, .badTime(
+                        path: route.mapping.time?.path.description ?? "time",
+                        text: "\(reading.time.rfc3339), more than a day from its arrival at \(arrival.rfc3339)")))
+                    continue
+                }
+                if let last = latest[sensor.id], reading.time < last {
+                    outcome.rejections.append((sensor.id, .outOfOrder(time: reading.time, latest: last)))
+                    continue
+                }
+                latest[sensor.id] = reading.time
+                outcome.readings.append(reading)
+            }
+        }
+        return outcome
+    }
+}
