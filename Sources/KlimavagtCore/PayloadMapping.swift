@@ -82,6 +82,12 @@ public struct PayloadMapping: Sendable {
         return .success(Reading(sensor: sensor, time: time, value: reading))
     }
 
+    /// `count` units of `unit` nanoseconds, exact for whole counts (a Double cannot hold every nanosecond since 1970).
+    private static func timestamp(_ count: Double, unit: Int64) -> Timestamp {
+        let whole = count.rounded(.down)
+        return Timestamp(nanoseconds: Int64(whole) * unit + Int64(((count - whole) * Double(unit)).rounded()))
+    }
+
     private func eventTime(_ path: JSONPath, _ format: TimeFormat, in document: JSONValue)
         -> Result<Timestamp, PayloadRejection>
     {
@@ -101,9 +107,9 @@ public struct PayloadMapping: Sendable {
             }
             return .success(Timestamp(seconds: utc, nanoseconds: civil.nanoseconds - civil.seconds * 1_000_000_000))
         case (.unixSeconds, .number(let seconds)) where seconds.isFinite && abs(seconds) < 1e11:
-            return .success(Timestamp(nanoseconds: Int64((seconds * 1e9).rounded())))
+            return .success(Self.timestamp(seconds, unit: 1_000_000_000))
         case (.unixMilliseconds, .number(let millis)) where millis.isFinite && abs(millis) < 1e14:
-            return .success(Timestamp(nanoseconds: Int64((millis * 1e6).rounded())))
+            return .success(Self.timestamp(millis, unit: 1_000_000))
         case (_, .string(let text)):
             return .failure(.badTime(path: path.description, text: text))
         default:
