@@ -63,7 +63,10 @@ let package = Package(
         .testTarget(name: "KlimavagtGPIOTests", dependencies: ["KlimavagtGPIO", "KlimavagtCore"]),
         .testTarget(
             name: "KlimavagtRuntimeTests",
-            dependencies: ["KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore", "KlimavagtTestSupport"],
+            dependencies: [
+                "KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore", "KlimavagtTestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ],
             resources: [.copy("Fixtures")]
         ),
     ],

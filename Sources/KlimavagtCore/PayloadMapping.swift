@@ -19,7 +19,8 @@ public struct PayloadMapping: Sendable {
     public var offset: Double
     /// For a down-looking distance sensor: the reading is `datum − (raw × scale + offset)`.
     public var datum: Double?
-    /// For text values: what each state word stands for (`ON: 1`, `OFF: 0`).
+    /// For a sensor of states: what each state word stands for (`ON: 1`, `OFF: 0`); with any, `true` and `false` are
+    /// 1 and 0 too. Without, only numbers are readings.
     public var states: [String: Double]
     public var time: (path: JSONPath, format: TimeFormat)?
     public var maximumBytes: Int
@@ -58,7 +59,7 @@ public struct PayloadMapping: Sendable {
         switch value.resolve(in: document) {
         case .failure: return .failure(.missingField(path: value.description))
         case .success(.number(let number)): raw = number
-        case .success(.bool(let flag)): raw = flag ? 1 : 0
+        case .success(.bool(let flag)) where !states.isEmpty: raw = flag ? 1 : 0
         case .success(.string(let text)):
             if let state = states[text] {
                 raw = state
@@ -72,6 +73,10 @@ public struct PayloadMapping: Sendable {
         var reading = raw * scale + offset
         if let datum { reading = datum - reading }
         guard reading.isFinite else { return .failure(.notANumber(path: value.description)) }
+        if scale != 1 || offset != 0 || datum != nil {
+            // Scaling leaves binary noise (1234 × 0.1 is 123.40000000000001); readings keep millionths of the unit.
+            reading = (reading * 1e6).rounded() / 1e6
+        }
         var time = arrival
         if let field = self.time {
             switch eventTime(field.path, field.format, in: document) {

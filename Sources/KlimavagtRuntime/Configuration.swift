@@ -69,6 +69,9 @@ public struct Configuration: Sendable {
         public var timePath: String?
         public var timeZone: String?
         public var maximumBytes: Int
+        /// A payload time further than this from the arrival time is refused (a device whose clock was never set);
+        /// nil accepts any time.
+        public var maximumClockSkew: Duration?
     }
 
     /// A gauge that replays a trace file (`time,sensor,value`) at `speed` times real time.

@@ -227,7 +227,7 @@ public enum ConfigurationLoader {
                 staleAfter = .some(duration)
             }
         }
-        var plausible = device?.plausible ?? Plausibility()
+        var plausible = field?.plausible ?? device?.plausible ?? Plausibility()
         if let plausibleReader = map["plausible"] {
             plausible = try DeviceCatalogue.readPlausible(plausibleReader)
         }
@@ -338,7 +338,7 @@ public enum ConfigurationLoader {
             throw reader.error("an MQTT input needs an MQTT device profile; \(device.id) is a \(device.kind.rawValue)")
         }
         let map = try reader.mapping(allowed: [
-            "topic", "path", "scale", "offset", "time_path", "time_format", "time_zone", "max_bytes",
+            "topic", "path", "scale", "offset", "time_path", "time_format", "time_zone", "max_bytes", "max_clock_skew",
         ])
         let payload = device?.payload
         var topic = payload?.topic
@@ -369,10 +369,19 @@ public enum ConfigurationLoader {
         }
         var maximumBytes = 64 * 1024
         if let limit = map["max_bytes"] { maximumBytes = try limit.int(in: 16...(16 * 1024 * 1024)) }
+        var skew: Duration? = .seconds(24 * 3600)
+        if let skewReader = map["max_clock_skew"] {
+            if case .scalar(let scalar) = skewReader.node, scalar.string == "never" {
+                skew = nil
+            } else {
+                skew = try skewReader.duration()
+            }
+        }
         return Configuration.MQTTInput(
             topic: topic, path: path, scale: try map["scale"]?.double() ?? field?.scale ?? 1,
             offset: try map["offset"]?.double() ?? field?.offset ?? 0, datum: datum, timeFormat: timeFormat,
-            timePath: timeFormat == "arrival" ? nil : timePath, timeZone: zone, maximumBytes: maximumBytes)
+            timePath: timeFormat == "arrival" ? nil : timePath, timeZone: zone, maximumBytes: maximumBytes,
+            maximumClockSkew: skew)
     }
 
     /// The board whose header `pin:` refers to.

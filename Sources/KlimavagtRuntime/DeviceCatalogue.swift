@@ -72,6 +72,7 @@ public struct DeviceCatalogue: Sendable {
         let map = try root.mapping(allowed: [
             "profile", "kind", "name", "unit", "per_pulse", "imp_per_kwh", "pulse", "rate", "contact", "topic",
             "fields", "default_field", "time", "plausible", "source",
+
         ])
         let kindReader = try map.required("kind")
         let kindText = try kindReader.string()
@@ -139,7 +140,7 @@ public struct DeviceCatalogue: Sendable {
             let fieldMap = try fieldsReader.mapping(allowed: names)
             for name in names {
                 let field = try fieldMap.required(name).mapping(allowed: [
-                    "path", "unit", "scale", "offset", "distance", "total",
+                    "path", "unit", "scale", "offset", "distance", "total", "plausible",
                 ])
                 let pathReader = try field.required("path")
                 let path = try pathReader.string()
@@ -147,7 +148,7 @@ public struct DeviceCatalogue: Sendable {
                 fields[name] = .init(
                     path: path, unit: try field.required("unit").string(), scale: try field["scale"]?.double() ?? 1,
                     offset: try field["offset"]?.double() ?? 0, isDistance: try field["distance"]?.bool() ?? false,
-                    isTotal: try field["total"]?.bool() ?? false)
+                    isTotal: try field["total"]?.bool() ?? false, plausible: try readPlausible(field["plausible"]))
             }
             guard let first = names.first else { throw fieldsReader.error("name at least one field") }
             var defaultField = first

@@ -58,6 +58,7 @@ public struct DeviceProfile: Sendable {
             public var isDistance: Bool
             /// A meter total that only grows (Home Assistant's `total_increasing`).
             public var isTotal: Bool
+            public var plausible: Plausibility
         }
 
         /// Where the payload gives the event time, and how it writes it.

@@ -11,4 +11,15 @@ enum DurationText {
         }
         return nil
     }
+
+    /// The duration in the largest unit that writes it whole (`1d`, `90s`, `250ms`).
+    static func format(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let nanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        for (suffix, size) in [("d", Int64(86_400_000_000_000)), ("h", 3_600_000_000_000), ("m", 60_000_000_000),
+                               ("s", 1_000_000_000), ("ms", 1_000_000)] where nanos != 0 && nanos % size == 0 {
+            return "\(nanos / size)\(suffix)"
+        }
+        return "\(nanos)ns"
+    }
 }

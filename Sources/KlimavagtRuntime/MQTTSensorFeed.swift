@@ -53,5 +53,19 @@ public struct MQTTSensorFeed: Service {
                 logger.warning("MQTT input \(sensor): payload on \(message.topic) refused, \(rejection.reason): \(rejection)\(more)")
             }
         }
+        logSummary()
+    }
+
+    /// One line per sensor with what it received and refused, so the journal keeps the counts past the agent's life.
+    private func logSummary() {
+        let received = health.receivedCounts
+        let rejected = health.rejectedCounts
+        for sensor in received.keys.sorted() {
+            let reasons = rejected[sensor] ?? [:]
+            let refused = reasons.values.reduce(0, +)
+            let detail = reasons.isEmpty ? "" : " (" + reasons.sorted { $0.key < $1.key }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+            logger.notice("MQTT input \(sensor): \(received[sensor]!) payloads, \(refused) refused\(detail)")
+        }
     }
 }

@@ -5,13 +5,14 @@ import KlimavagtCore
 ///
 /// One payload is parsed once however many sensors read it. A sensor id with placeholders (`power-{1}`) is a template:
 /// each new topic it matches makes a sensor of its own. Readings older than the sensor's latest are refused, and so
-/// are payload times more than a day from the arrival time (a device whose clock was never set).
+/// are payload times further from the arrival time than the input allows (a device whose clock was never set).
 struct PayloadRouter {
     struct Route {
         let filter: TopicFilter
         let sensor: Configuration.Sensor
         let template: SensorTemplate?
         let mapping: PayloadMapping
+        let maximumClockSkew: Duration?
     }
 
     /// What one message gave.
@@ -22,8 +23,6 @@ struct PayloadRouter {
         var newSensors: [Configuration.Sensor] = []
     }
 
-    static let largestClockSkew: Duration = .seconds(24 * 3600)
-
     let routes: [Route]
     private var latest: [String: Timestamp] = [:]
     private var instances: [String: Configuration.Sensor] = [:]
@@ -32,7 +31,7 @@ struct PayloadRouter {
         routes = sensors.compactMap { sensor in
             guard case .mqtt(let input) = sensor.input, let filter = TopicFilter(input.topic) else { return nil }
             return Route(filter: filter, sensor: sensor, template: SensorTemplate(sensor.id),
-                         mapping: Self.mapping(for: input))
+                         mapping: Self.mapping(for: input, unit: sensor.spec.unit), maximumClockSkew: input.maximumClockSkew)
         }
     }
 
@@ -42,7 +41,7 @@ struct PayloadRouter {
         return routes.map(\.filter.description).filter { seen.insert($0).inserted }
     }
 
-    static func mapping(for input: Configuration.MQTTInput) -> PayloadMapping {
+    static func mapping(for input: Configuration.MQTTInput, unit: String) -> PayloadMapping {
         var time: (path: JSONPath, format: PayloadMapping.TimeFormat)?
         if let pathText = input.timePath, let path = JSONPath(pathText) {
             switch input.timeFormat {
@@ -55,9 +54,10 @@ struct PayloadRouter {
             default: time = nil
             }
         }
+        let states: [String: Double] = unit == "state" ? ["ON": 1, "OFF": 0, "on": 1, "off": 0, "open": 0, "closed": 1] : [:]
         return PayloadMapping(
             value: JSONPath(input.path) ?? JSONPath("value")!, scale: input.scale, offset: input.offset,
-            datum: input.datum, states: ["ON": 1, "OFF": 0, "on": 1, "off": 0], time: time,
+            datum: input.datum, states: states, time: time,
             maximumBytes: input.maximumBytes)
     }
 
@@ -115,10 +115,11 @@ struct PayloadRouter {
             case .failure(let rejection):
                 outcome.rejections.append((sensor.id, rejection))
             case .success(let reading):
-                if abs((reading.time - arrival).components.seconds) > Self.largestClockSkew.components.seconds {
+                if let skew = route.maximumClockSkew, reading.time > arrival + skew || reading.time < arrival - skew {
                     outcome.rejections.append((sensor.id, .badTime(
                         path: route.mapping.time?.path.description ?? "time",
-                        text: "\(reading.time.rfc3339), more than a day from its arrival at \(arrival.rfc3339)")))
+                        text: "\(reading.time.rfc3339), more than \(DurationText.format(skew)) from its arrival at "
+                            + arrival.rfc3339)))
                     continue
                 }
                 if let last = latest[sensor.id], reading.time < last {
