@@ -94,7 +94,8 @@ public enum Agent {
             services: [
                 .init(service: BrokerSession(client: client, statusTopic: "\(configuration.prefix)/status",
                                              logger: logger)),
-                .init(service: outbox),
+                // The outbox ends only after the pipeline has stopped and it has drained: then the agent is done.
+                .init(service: outbox, successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: pipelineService,
                       successTerminationBehavior: exitWhenInputsEnd ? .gracefullyShutdownGroup : .cancelGroup),
             ] + inputs,

@@ -99,7 +99,7 @@ public actor Pipeline {
             if countersFlushAt == nil { countersFlushAt = reading.time + .seconds(1) }
             if let rate = sensor.rate {
                 var meter = rates[sensor.id] ?? PulseRate(timeout: rate.timeout)
-                meter.pulse(at: conditioned.time)
+                meter.pulse(at: conditioned.time, count: pulses)
                 rates[sensor.id] = meter
                 rateZeroAt[sensor.id] = meter.zeroAt
             }

@@ -168,4 +168,93 @@ struct GPIOSimTests {
         #expect(edges.count == 10)
         #expect(accepted.count == 5)
     }
+
+    /// The edges of a profile's fixture trace in `Devices/`, as (microseconds, level).
+    func fixtureEdges(_ relativePath: String) throws -> [(time: Int64, active: Bool)] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("Devices/\(relativePath)"), encoding: .utf8)
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0 != "time_us,level" }.map { line in
+            let fields = line.split(separator: ",")
+            return (Int64(fields[0])!, fields[1] == "1")
+        }
+    }
+
+    /// Drives a trace's edges onto a line: gaps under 2 ms as fast as sysfs allows (contact bounce), longer ones
+    /// slept, gaps over `longestGap` shortened to it (the time between tips does not change what counts).
+    func replay(_ edges: [(time: Int64, active: Bool)], on line: Int, longestGap: Int64 = 200_000) async throws {
+        var previous = edges.first?.time ?? 0
+        for edge in edges {
+            let gap = min(edge.time - previous, edge.active ? longestGap : Int64.max)
+            if gap >= 2000 { try await Task.sleep(for: .microseconds(gap)) }
+            try drive(line, high: edge.active)
+            previous = edge.time
+        }
+    }
+
+    @Test("a rain gauge's bouncing trace and an S0 meter's pulses, driven through the kernel, count exactly",
+          arguments: [("rain-gauges/fixtures/rimco-0.2mm.csv", 15, 10_000, 1_000_000),
+                      ("energy-meters/fixtures/kamstrup-s0-1000.csv", 40, 20_000, 120_000)])
+    func fixtureTraceThroughKernel(trace: String, edgeCount: Int, minimumMicros: Int64, maximumMicros: Int64)
+        async throws
+    {
+        let all = try fixtureEdges(trace)
+        // The first pulses of the trace, ending on an inactive edge.
+        var edges = Array(all.prefix(edgeCount * 4))
+        while edges.last?.active == true { edges.removeLast() }
+        var expected = PulseDetector(minimumWidth: .microseconds(minimumMicros), maximumWidth: .microseconds(maximumMicros))
+        let expectedPulses = edges.filter {
+            if case .accepted = expected.edge(active: $0.active, at: $0.time * 1000) { return true }
+            return false
+        }.count
+        let chip = try GPIOChip(chipPath)
+        defer { chip.close() }
+        try drive(6, high: false)
+        let monitor = try chip.monitor(line: "6", bias: .pullDown)
+        defer { monitor.close() }
+        try await replay(edges, on: 6)
+        // Bounces faster than the kernel's edge handling can merge (as on real hardware); what is left must count the same.
+        let seen = try await nextEdges(monitor, count: edges.count, seconds: 5)
+        var detector = PulseDetector(minimumWidth: .microseconds(minimumMicros), maximumWidth: .microseconds(maximumMicros))
+        let counted = seen.filter {
+            if case .accepted = detector.edge(active: $0.kind == .rising, at: $0.timestampNanoseconds) { return true }
+            return false
+        }.count
+        #expect(seen.count <= edges.count && seen.count >= 2 * expectedPulses, "the kernel reported \(seen.count) of \(edges.count) edges")
+        #expect(counted == expectedPulses)
+        #expect(expectedPulses > 5)
+    }
+
+    @Test("a float switch's chatter through the kernel gives only the held states")
+    func floatSwitchThroughKernel() async throws {
+        let edges = try fixtureEdges("float-switches/fixtures/float-switch-no.csv")
+        let chip = try GPIOChip(chipPath)
+        defer { chip.close() }
+        try drive(7, high: false)
+        let monitor = try chip.monitor(line: "7", bias: .pullDown)
+        defer { monitor.close() }
+        var debouncer = LevelDebouncer(hold: .seconds(2))
+        debouncer.level(try monitor.value() == 1, at: Timestamp(nanoseconds: monotonicNow()))
+        // Long holds shortened to 3 s: still longer than the 2 s hold, and the chatter keeps its own timing.
+        var previous = edges.first!.time
+        for edge in edges.dropFirst() {
+            try await Task.sleep(for: .microseconds(min(edge.time - previous, 3_000_000)))
+            try drive(7, high: edge.active)
+            previous = edge.time
+        }
+        try await Task.sleep(for: .seconds(3))
+        let seen = try await nextEdges(monitor, count: edges.count - 1, seconds: 10)
+        var states: [Int] = []
+        for edge in seen {
+            let time = Timestamp(nanoseconds: edge.timestampNanoseconds)
+            if let deadline = debouncer.nextDeadline, deadline <= time, let change = debouncer.advance(to: deadline) {
+                states.append(change.state ? 1 : 0)
+            }
+            debouncer.level(edge.kind == .rising, at: time)
+        }
+        if let deadline = debouncer.nextDeadline, let change = debouncer.advance(to: deadline) {
+            states.append(change.state ? 1 : 0)
+        }
+        #expect(states == [0, 1, 0])
+    }
 }
