@@ -217,7 +217,8 @@ public enum ConfigurationLoader {
         } else {
             measure = .level
         }
-        var staleAfter: Duration?? = nil
+        // A float switch reports only when it changes, so by default it never goes stale.
+        var staleAfter: Duration?? = device?.kind == .floatSwitch ? .some(nil) : nil
         if let staleReader = map["stale_after"] {
             if case .scalar(let scalar) = staleReader.node, scalar.string == "never" {
                 staleAfter = .some(nil)

@@ -24,10 +24,13 @@ struct PayloadRouter {
     }
 
     let routes: [Route]
+    /// Sensors configured by name; a template never makes a second sensor of the same id.
+    private let named: Set<String>
     private var latest: [String: Timestamp] = [:]
     private var instances: [String: Configuration.Sensor] = [:]
 
     init(sensors: [Configuration.Sensor]) {
+        named = Set(sensors.filter { !$0.isTemplate }.map(\.id))
         routes = sensors.compactMap { sensor in
             guard case .mqtt(let input) = sensor.input, let filter = TopicFilter(input.topic) else { return nil }
             return Route(filter: filter, sensor: sensor, template: SensorTemplate(sensor.id),
@@ -82,7 +85,7 @@ struct PayloadRouter {
             guard let levels = route.filter.match(topic) else { continue }
             var sensor = route.sensor
             if let template = route.template {
-                guard let id = template.fill(levels) else { continue }
+                guard let id = template.fill(levels), !named.contains(id) else { continue }
                 if let known = instances[id] {
                     sensor = known
                 } else {
