@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
@@ -33,7 +34,7 @@ let benchmarks: @Sendable () -> Void = {
 final class LatencyRig: @unchecked Sendable {
     nonisolated(unsafe) static var current: LatencyRig?
 
-    let broker: pid_t
+    let broker: PrivateBroker
     let folder: URL
     let client: MQTTClient
     let outbox: Outbox
@@ -43,7 +44,7 @@ final class LatencyRig: @unchecked Sendable {
     var high = true
     var sent = 0
 
-    init(broker: pid_t, folder: URL, client: MQTTClient, outbox: Outbox, pipeline: Pipeline,
+    init(broker: PrivateBroker, folder: URL, client: MQTTClient, outbox: Outbox, pipeline: Pipeline,
          delivery: Task<Void, any Error>)
     {
         self.broker = broker
@@ -66,15 +67,8 @@ final class LatencyRig: @unchecked Sendable {
     static func start() async throws -> LatencyRig {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let port = Int.random(in: 20000...60000)
-        try "listener \(port) 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n".write(
-            to: folder.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
-        var pid: pid_t = 0
-        let arguments = ["/usr/sbin/mosquitto", "-c", folder.appendingPathComponent("mosquitto.conf").path]
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { throw CocoaError(.executableLoad) }
-        try await Task.sleep(for: .milliseconds(300))
+        let broker = try await PrivateBroker()
+        let port = broker.port
         try """
             site: bench
             mqtt: {host: 127.0.0.1, port: \(port)}
@@ -92,7 +86,7 @@ final class LatencyRig: @unchecked Sendable {
                                 stateDirectory: folder.appendingPathComponent("state").path)
         let pipeline = try Pipeline(configuration: configuration, clock: SystemClock(), outbox: outbox, logger: logger)
         let delivery = Task { try await outbox.run() }
-        return LatencyRig(broker: pid, folder: folder, client: client, outbox: outbox, pipeline: pipeline,
+        return LatencyRig(broker: broker, folder: folder, client: client, outbox: outbox, pipeline: pipeline,
                           delivery: delivery)
     }
 
@@ -100,9 +94,7 @@ final class LatencyRig: @unchecked Sendable {
         outbox.finish()
         delivery.cancel()
         client.close()
-        kill(broker, SIGKILL)  // the spawned broker inherits blocked signals, so SIGTERM may never arrive
-        var status: Int32 = 0
-        waitpid(broker, &status, 0)
+        broker.stop()
         try? FileManager.default.removeItem(at: folder)
     }
 }

@@ -104,7 +104,7 @@ extension MQTTClient {
             }
             let copy = MQTTMessage(topic: topic, payload: payload, qos: message.pointee.qos,
                                    retain: message.pointee.retain)
-            Unmanaged<MQTTClient>.fromOpaque(context).takeUnretainedValue().messageSink.yield(copy)
+            Unmanaged<MQTTClient>.fromOpaque(context).takeUnretainedValue().messages.append(copy)
         }
     }
 

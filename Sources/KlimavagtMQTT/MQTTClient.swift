@@ -11,11 +11,10 @@ import Foundation
 public final class MQTTClient: @unchecked Sendable {
     public let options: MQTTOptions
     /// Messages on the subscribed topics, in arrival order; finishes when the client is closed.
-    public let messages: AsyncStream<MQTTMessage>
+    public let messages: MQTTInbox
     /// Session changes: each CONNACK accepted and each loss of the session; finishes when the client is closed.
     public let connectionEvents: AsyncStream<MQTTConnectionEvent>
 
-    let messageSink: AsyncStream<MQTTMessage>.Continuation
     let eventSink: AsyncStream<MQTTConnectionEvent>.Continuation
     // The fields below are guarded by `condition`, which also wakes the network thread from its backoff wait.
     // Callbacks take it too; the client never calls libmosquitto in a way that runs a callback synchronously, so
@@ -49,7 +48,7 @@ public final class MQTTClient: @unchecked Sendable {
     public init(_ options: MQTTOptions) throws(MQTTError) {
         _ = Self.libraryReady
         self.options = options
-        (messages, messageSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(8192))
+        messages = MQTTInbox(capacity: 8192)
         (connectionEvents, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
         guard let handle = mosquitto_new(options.clientID, options.cleanSession, nil) else {
             throw MQTTError(kind: .invalidArgument, code: Int32(errno), operation: "create client",
@@ -101,6 +100,11 @@ public final class MQTTClient: @unchecked Sendable {
     /// Whether the broker has accepted the session and it has not been lost since.
     public var connected: Bool {
         condition.withLock { isConnected }
+    }
+
+    /// Received messages dropped, oldest first, because the reader of `messages` fell more than 8192 behind.
+    public var droppedMessages: Int {
+        messages.droppedCount
     }
 
     /// The most recent failure to connect or loss of the session, if any.
@@ -288,7 +292,7 @@ public final class MQTTClient: @unchecked Sendable {
         for waiter in waiters { waiter.resume(throwing: MQTTError.closed("wait for the broker")) }
         first?.resume(throwing: MQTTError.closed("connect"))
         if let handle { mosquitto_destroy(handle) }
-        messageSink.finish()
+        messages.finish()
         eventSink.finish()
     }
 }

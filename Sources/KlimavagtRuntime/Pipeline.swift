@@ -25,6 +25,8 @@ public actor Pipeline {
     private var rateZeroAt: [String: Timestamp] = [:]
     private var countersFlushAt: Timestamp?
     private var timer: Task<Void, Never>?
+    /// The instant the running timer wakes at; an earlier wake replaces it, a later one waits for it.
+    private var timerWakesAt: Timestamp?
     private var runningInputs: Int
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var stopped = false
@@ -87,6 +89,17 @@ public actor Pipeline {
     }
 
     public func ingest(_ reading: Reading) {
+        accept(reading)
+        armTimer()
+    }
+
+    /// Feeds readings in order, with one timer update for the lot.
+    public func ingest(_ readings: [Reading]) {
+        for reading in readings { accept(reading) }
+        armTimer()
+    }
+
+    private func accept(_ reading: Reading) {
         guard !stopped, let sensor = sensors[reading.sensor] else { return }
         let (conditioned, verdict) = engine.condition(reading)
         if verdict != .ok {
@@ -105,13 +118,15 @@ public actor Pipeline {
             }
         }
         latest[sensor.id] = (conditioned, verdict)
-        let due = lastStatePublished[sensor.id].map { $0 + telemetryInterval } ?? conditioned.time
-        if conditioned.time >= due || verdict != .ok {
-            publishState(of: sensor.id, at: conditioned.time)
+        // The telemetry interval runs on the agent's clock: payload times can be hours off it (a device's own clock).
+        let now = clock.now()
+        let due = lastStatePublished[sensor.id].map { $0 + telemetryInterval } ?? now
+        if now >= due || verdict != .ok {
+            heldStates.remove(sensor.id)
+            publishState(of: sensor.id, at: now)
         } else {
             heldStates.insert(sensor.id)
         }
-        armTimer()
     }
 
     /// Records that an input has ended (a finished trace); the pipeline is idle once no input runs and no rule waits.
@@ -137,6 +152,7 @@ public actor Pipeline {
         stopped = true
         timer?.cancel()
         timer = nil
+        timerWakesAt = nil
         outbox.finish()
         for waiter in idleWaiters { waiter.resume() }
         idleWaiters.removeAll()
@@ -165,6 +181,8 @@ public actor Pipeline {
     }
 
     private func wake(at time: Timestamp) {
+        timer = nil
+        timerWakesAt = nil
         guard !stopped else { return }
         if let deadline = engine.nextDeadline, deadline <= time {
             emit(engine.advance(to: deadline))
@@ -186,10 +204,13 @@ public actor Pipeline {
         resumeIdleWaitersIfIdle()
     }
 
+    /// Makes sure a timer wakes the pipeline by `nextWake`. Most readings leave the wake time as it is, so the
+    /// running timer is kept: one that wakes too early finds nothing due and sets the next one.
     private func armTimer() {
-        timer?.cancel()
-        timer = nil
         guard let wakeAt = nextWake else { return }
+        if timer != nil, let armed = timerWakesAt, armed <= wakeAt { return }
+        timer?.cancel()
+        timerWakesAt = wakeAt
         let clock = self.clock
         timer = Task { [weak self] in
             do {
@@ -211,7 +232,7 @@ public actor Pipeline {
     /// Publishes the sensor's state as of `now`: its latest reading, or for a pulse sensor its rate at `now`.
     private func publishState(of id: String, at now: Timestamp) {
         guard let sensor = sensors[id], let (reading, verdict) = latest[id] else { return }
-        lastStatePublished[id] = max(now, reading.time)
+        lastStatePublished[id] = now
         var state = JSONText()
         state.add("sensor", sensor.id)
         switch sensor.spec.measure {

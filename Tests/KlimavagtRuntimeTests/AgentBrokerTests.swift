@@ -54,7 +54,7 @@ struct AgentBrokerTests {
     }
 
     /// The next status message with the given text.
-    func status(_ text: String, in messages: AsyncStream<MQTTMessage>, within seconds: Double) async throws
+    func status(_ text: String, in messages: MQTTInbox, within seconds: Double) async throws
         -> MQTTMessage
     {
         try await within(seconds, "status \(text)") {

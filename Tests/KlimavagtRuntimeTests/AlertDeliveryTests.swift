@@ -39,7 +39,7 @@ struct AlertDeliveryTests {
     }
 
     /// Collects alert events (de-duplicated by id) until `count` have arrived or `seconds` have passed.
-    func collect(_ messages: AsyncStream<MQTTMessage>, count: Int, seconds: Double) async throws -> [[String: Any]] {
+    func collect(_ messages: MQTTInbox, count: Int, seconds: Double) async throws -> [[String: Any]] {
         let collector = Task {
             var payloads: [[UInt8]] = []
             for await message in messages where message.topic.hasSuffix("/event") { payloads.append(message.payload) }
