@@ -58,7 +58,7 @@ final class LatencyRig: @unchecked Sendable {
     /// Feeds one reading that changes the alert and waits until the broker has acknowledged the event.
     func step() async {
         time = time + .seconds(60)
-        await pipeline.ingest(Reading(sensor: "level-1", time: time, value: high ? 200 : 100))
+        pipeline.ingest(Reading(sensor: "level-1", time: time, value: high ? 200 : 100))
         high.toggle()
         sent += 1
         while outbox.depth.alerts > 0 { await Task.yield() }

@@ -13,6 +13,9 @@ public struct RuleEngine: Sendable {
     /// The time of each sensor's latest reading (or of the engine's start).
     private var lastSeen: [String: Timestamp] = [:]
     private var staleSensors: Set<String> = []
+    /// The earliest stale deadline and its sensor, kept up to date as readings arrive, so finding the next deadline
+    /// does not walk every sensor on every reading (a site with many MQTT sensors reads thousands a second).
+    private var earliestStale: (sensor: String, deadline: Timestamp)?
     private var checks: [String: PlausibilityCheck] = [:]
     private let makeID: @Sendable (String, Int64) -> String
 
@@ -76,6 +79,7 @@ public struct RuleEngine: Sendable {
         for sensor in sensors.values where sensor.staleAfter != nil && lastSeen[sensor.id] == nil {
             lastSeen[sensor.id] = time
         }
+        recomputeEarliestStale()
     }
 
     /// The earliest instant at which time alone changes a rule's outcome.
@@ -96,7 +100,23 @@ public struct RuleEngine: Sendable {
     }
 
     private var nextStaleDeadline: Timestamp? {
-        staleDeadlines.map(\.deadline).min()
+        earliestStale?.deadline
+    }
+
+    private mutating func recomputeEarliestStale() {
+        earliestStale = staleDeadlines.min { $0.deadline < $1.deadline }
+    }
+
+    /// Notes that `sensor` was seen or went stale: only when it held the earliest deadline, or now undercuts it, does
+    /// the earliest change; a full walk is needed only in the first case, about once per sensor count of readings.
+    private mutating func staleDeadlineChanged(for sensor: String) {
+        if earliestStale?.sensor == sensor {
+            recomputeEarliestStale()
+        } else if !staleSensors.contains(sensor), let seen = lastSeen[sensor], let after = sensors[sensor]?.staleAfter,
+                  earliestStale.map({ seen + after < $0.deadline }) ?? true
+        {
+            earliestStale = (sensor, seen + after)
+        }
     }
 
     private var staleDeadlines: [(sensor: String, deadline: Timestamp)] {
@@ -163,6 +183,7 @@ public struct RuleEngine: Sendable {
 
     private mutating func sensorWentStale(_ sensor: String, at time: Timestamp) -> [AlertEvent] {
         staleSensors.insert(sensor)
+        staleDeadlineChanged(for: sensor)
         let seen = lastSeen[sensor]
         var events: [AlertEvent] = []
         for index in windowRules.indices where windowRules[index].spec.sensor == sensor {
@@ -208,6 +229,7 @@ public struct RuleEngine: Sendable {
         guard let sensor = sensors[reading.sensor] else { return events }
         let previous = lastSeen[reading.sensor]
         lastSeen[reading.sensor] = reading.time
+        defer { staleDeadlineChanged(for: reading.sensor) }
         if staleSensors.remove(reading.sensor) != nil {
             for index in staleRules.indices where staleRules[index].spec.sensor == reading.sensor {
                 if let event = staleRules[index].sensorReported(

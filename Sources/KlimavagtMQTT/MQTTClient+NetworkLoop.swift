@@ -30,6 +30,7 @@ extension MQTTClient {
                 socketOpen = true
             }
             let rc = mosquitto_loop(handle, 1000, 1)
+            messages.deliverPending()
             if let error = MQTTError(returnCode: rc, operation: "keep the session with \(options.host):\(options.port)") {
                 socketOpen = false
                 let outcome = noteFailure(error)

@@ -1,11 +1,13 @@
 import Foundation
 
-/// The messages a client has received and not yet read, in arrival order, readable one at a time or in batches.
+/// The messages a client has received and not yet read, in arrival order, readable one at a time or in batches, or
+/// handed to a handler on the network thread.
 ///
 /// Threading: the network thread appends; one reader at a time takes. A reader that finds the inbox empty suspends
-/// until a message arrives or the inbox is finished; reading a batch takes everything waiting with one wake-up,
-/// which is what keeps a busy input cheap. When more than `capacity` messages wait, the oldest is dropped and
-/// counted.
+/// until a message arrives or the inbox is finished; reading a batch takes everything waiting with one wake-up.
+/// With a handler set (`deliverOnNetworkThread`), the network thread instead hands each pass's messages to it
+/// itself, so a message costs no thread switch at all. When more than `capacity` messages wait, the oldest is
+/// dropped and counted.
 public final class MQTTInbox: AsyncSequence, @unchecked Sendable {
     public typealias Element = MQTTMessage
 
@@ -16,6 +18,9 @@ public final class MQTTInbox: AsyncSequence, @unchecked Sendable {
     private var reader: CheckedContinuation<Void, Never>?
     private var finished = false
     private var dropped = 0
+    private var handler: (@Sendable ([MQTTMessage]) -> Void)?
+    /// Held while a handler runs, so removing the handler waits for a call in progress.
+    private let delivery = NSLock()
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -32,6 +37,7 @@ public final class MQTTInbox: AsyncSequence, @unchecked Sendable {
                 dropped += 1
             }
             waiting.append(message)
+            if handler != nil { return nil }   // delivered by the network loop after this pass
             defer { reader = nil }
             return reader
         }
@@ -45,6 +51,31 @@ public final class MQTTInbox: AsyncSequence, @unchecked Sendable {
             return reader
         }
         resume?.resume()
+    }
+
+    /// Hands every message from now on to `handler`, in batches, on the network thread; the handler must return
+    /// quickly and must not wait for the client (a publish waiting for its PUBACK would never see it).
+    public func deliverOnNetworkThread(_ handler: @escaping @Sendable ([MQTTMessage]) -> Void) {
+        delivery.withLock { lock.withLock { self.handler = handler } }
+    }
+
+    /// Stops handing messages to the handler, after the call in progress, if any; later messages wait for a reader.
+    public func stopDelivering() {
+        delivery.withLock { lock.withLock { handler = nil } }
+    }
+
+    /// Called by the network loop after each pass: gives the messages of that pass to the handler, if one is set.
+    func deliverPending() {
+        delivery.withLock {
+            let work: (handler: @Sendable ([MQTTMessage]) -> Void, batch: [MQTTMessage])? = lock.withLock {
+                guard let handler, waiting.count > head else { return nil }
+                let batch = Array(waiting[head...])
+                waiting.removeAll(keepingCapacity: true)
+                head = 0
+                return (handler, batch)
+            }
+            if let work { work.handler(work.batch) }
+        }
     }
 
     /// Up to `limit` waiting messages, suspending while there are none; nil once finished and empty, or when the

@@ -111,12 +111,12 @@ struct PipelineService: Service {
     let exitWhenInputsEnd: Bool
 
     func run() async throws {
-        await pipeline.start()
+        pipeline.start()
         if exitWhenInputsEnd {
             await cancelWhenGracefulShutdown { await pipeline.untilIdle() }
         } else {
             try? await gracefulShutdown()
         }
-        await pipeline.stop()
+        pipeline.stop()
     }
 }

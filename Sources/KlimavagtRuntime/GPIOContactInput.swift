@@ -62,7 +62,7 @@ public struct GPIOContactInput: Service {
         for await event in events.cancelOnGracefulShutdown() {
             if let event { debouncer.level(event.active, at: event.time) }
             if let change = debouncer.advance(to: event?.time ?? clock.now()) {
-                await pipeline.ingest(Reading(sensor: sensor, time: change.since, value: change.state ? 1 : 0))
+                pipeline.ingest(Reading(sensor: sensor, time: change.since, value: change.state ? 1 : 0))
             }
             arm(debouncer.nextDeadline)
         }

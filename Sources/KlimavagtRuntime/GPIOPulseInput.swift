@@ -37,7 +37,7 @@ public struct GPIOPulseInput: Service {
         for await edge in monitor.edges.cancelOnGracefulShutdown() {
             switch detector.edge(active: edge.kind == .rising, at: edge.timestampNanoseconds) {
             case .accepted(let start, _):
-                await pipeline.ingest(Reading(sensor: sensor, time: Self.realtime(ofMonotonic: start), value: 1))
+                pipeline.ingest(Reading(sensor: sensor, time: Self.realtime(ofMonotonic: start), value: 1))
             case .tooShort, .tooLong:
                 rejected += 1
                 if rejected == 1 || rejected % 1000 == 0 {

@@ -28,6 +28,7 @@ struct PayloadRouter {
     private let named: Set<String>
     private var latest: [String: Timestamp] = [:]
     private var instances: [String: Configuration.Sensor] = [:]
+    private var targetsByTopic: [String: [Target]] = [:]
 
     init(sensors: [Configuration.Sensor]) {
         named = Set(sensors.filter { !$0.isTemplate }.map(\.id))
@@ -78,58 +79,80 @@ struct PayloadRouter {
         return nil   // a time skipped when clocks go forward
     }
 
+    /// The routes a topic matches and the sensor each gives it, worked out once per topic and then remembered (a
+    /// site's devices publish on the same few topics for months); new template sensors are made here.
+    private mutating func targets(of topic: String, newSensors: inout [Configuration.Sensor]) -> [Target] {
+        if let known = targetsByTopic[topic] { return known }
+        var found: [Target] = []
+        for (index, route) in routes.enumerated() {
+            guard let levels = route.filter.match(topic) else { continue }
+            guard let template = route.template else {
+                found.append(Target(route: index, sensor: route.sensor.id))
+                continue
+            }
+            guard let id = template.fill(levels), !named.contains(id) else { continue }
+            if instances[id] == nil {
+                var sensor = route.sensor
+                sensor.id = id
+                sensor.spec.id = id
+                instances[id] = sensor
+                newSensors.append(sensor)
+            }
+            found.append(Target(route: index, sensor: id))
+        }
+        // Bounded, so a flood of one-off topics cannot grow it without end.
+        if targetsByTopic.count >= 4096 { targetsByTopic.removeAll(keepingCapacity: true) }
+        targetsByTopic[topic] = found
+        return found
+    }
+
+    struct Target {
+        let route: Int
+        let sensor: String
+    }
+
     mutating func route(topic: String, payload: [UInt8], arrival: Timestamp) -> Outcome {
         var outcome = Outcome()
-        var document: Result<JSONValue, PayloadRejection>?
-        for route in routes {
-            guard let levels = route.filter.match(topic) else { continue }
-            var sensor = route.sensor
-            if let template = route.template {
-                guard let id = template.fill(levels), !named.contains(id) else { continue }
-                if let known = instances[id] {
-                    sensor = known
-                } else {
-                    sensor.id = id
-                    sensor.spec.id = id
-                    instances[id] = sensor
-                    outcome.newSensors.append(sensor)
-                }
+        let targets = targets(of: topic, newSensors: &outcome.newSensors)
+        var document: Result<JSONValue, JSONParser.Failure>?
+        for target in targets {
+            let route = routes[target.route]
+            let sensor = target.sensor
+            guard payload.count <= route.mapping.maximumBytes else {
+                outcome.rejections.append((sensor, .tooLarge(bytes: payload.count, limit: route.mapping.maximumBytes)))
+                continue
             }
             if document == nil {
-                if payload.count > route.mapping.maximumBytes {
-                    document = .failure(.tooLarge(bytes: payload.count, limit: route.mapping.maximumBytes))
-                } else {
-                    do {
-                        document = .success(try JSONParser.parse(payload))
-                    } catch {
-                        document = .failure(error.reason == .notANumber
-                            ? .notANumber(path: route.mapping.value.description) : .notJSON(error.description))
-                    }
+                do {
+                    document = .success(try JSONParser.parse(payload))
+                } catch {
+                    document = .failure(error)
                 }
             }
             let parsed: JSONValue
             switch document! {
-            case .failure(let rejection):
-                outcome.rejections.append((sensor.id, rejection))
+            case .failure(let error):
+                outcome.rejections.append((sensor, error.reason == .notANumber
+                    ? .notANumber(path: route.mapping.value.description) : .notJSON(error.description)))
                 continue
             case .success(let value): parsed = value
             }
-            switch route.mapping.reading(sensor: sensor.id, document: parsed, arrival: arrival) {
+            switch route.mapping.reading(sensor: sensor, document: parsed, arrival: arrival) {
             case .failure(let rejection):
-                outcome.rejections.append((sensor.id, rejection))
+                outcome.rejections.append((sensor, rejection))
             case .success(let reading):
                 if let skew = route.maximumClockSkew, reading.time > arrival + skew || reading.time < arrival - skew {
-                    outcome.rejections.append((sensor.id, .badTime(
+                    outcome.rejections.append((sensor, .badTime(
                         path: route.mapping.time?.path.description ?? "time",
                         text: "\(reading.time.rfc3339), more than \(DurationText.format(skew)) from its arrival at "
                             + arrival.rfc3339)))
                     continue
                 }
-                if let last = latest[sensor.id], reading.time < last {
-                    outcome.rejections.append((sensor.id, .outOfOrder(time: reading.time, latest: last)))
+                if let last = latest[sensor], reading.time < last {
+                    outcome.rejections.append((sensor, .outOfOrder(time: reading.time, latest: last)))
                     continue
                 }
-                latest[sensor.id] = reading.time
+                latest[sensor] = reading.time
                 outcome.readings.append(reading)
             }
         }

@@ -7,7 +7,12 @@ import Logging
 /// Inputs call `ingest(_:)`; the pipeline arms one timer for the next instant at which time alone changes something:
 /// a reading leaving a rule's window, a held-back sensor state falling due, a pulse rate dropping to zero, or the
 /// pulse totals' flush. An alert therefore resolves at the instant the contract names, not at the next reading.
-public actor Pipeline {
+///
+/// Threading: every method may be called from any thread and runs to completion under one lock, without suspending,
+/// so the MQTT input can feed it straight from the network thread with no hand-off per message. The work done under
+/// the lock is bounded: the rules, and handing messages to the outbox (which writes an alert event to its journal).
+public final class Pipeline: @unchecked Sendable {
+    private let lock = NSLock()
     private var engine: RuleEngine
     private let configuration: Configuration
     private var sensors: [String: Configuration.Sensor]
@@ -20,6 +25,8 @@ public actor Pipeline {
     private var latest: [String: (reading: Reading, verdict: PlausibilityCheck.Verdict)] = [:]
     /// Sensor states held back by the telemetry interval, published when it has passed.
     private var heldStates: Set<String> = []
+    /// When the first held-back state falls due.
+    private var heldDue: Timestamp?
     private var lastStatePublished: [String: Timestamp] = [:]
     /// A pulse sensor whose rate still has to be published as zero, and when.
     private var rateZeroAt: [String: Timestamp] = [:]
@@ -56,6 +63,8 @@ public actor Pipeline {
 
     /// Publishes the `inactive` state of every rule, as the contract asks of rules that have not fired.
     public func start() {
+        lock.lock()
+        defer { lock.unlock() }
         let now = clock.now()
         engine.start(at: now)
         armTimer()
@@ -78,6 +87,8 @@ public actor Pipeline {
 
     /// Adds a sensor found on a wildcard topic (an instance of a template such as `power-{1}`).
     public func register(_ sensor: Configuration.Sensor) {
+        lock.lock()
+        defer { lock.unlock() }
         guard sensors[sensor.id] == nil else { return }
         sensors[sensor.id] = sensor
         engine.register(sensor.spec)
@@ -85,16 +96,20 @@ public actor Pipeline {
 
     /// The time of the sensor's latest reading, so inputs can refuse readings older than it.
     public func latestTime(of sensor: String) -> Timestamp? {
-        latest[sensor]?.reading.time
+        lock.withLock { latest[sensor]?.reading.time }
     }
 
     public func ingest(_ reading: Reading) {
+        lock.lock()
+        defer { lock.unlock() }
         accept(reading)
         armTimer()
     }
 
     /// Feeds readings in order, with one timer update for the lot.
     public func ingest(_ readings: [Reading]) {
+        lock.lock()
+        defer { lock.unlock() }
         for reading in readings { accept(reading) }
         armTimer()
     }
@@ -126,28 +141,40 @@ public actor Pipeline {
             publishState(of: sensor.id, at: now)
         } else {
             heldStates.insert(sensor.id)
+            heldDue = min(heldDue ?? due, due)
         }
     }
 
     /// Records that an input has ended (a finished trace); the pipeline is idle once no input runs and no rule waits.
     public func inputEnded() {
+        lock.lock()
+        defer { lock.unlock() }
         runningInputs -= 1
         resumeIdleWaitersIfIdle()
     }
 
     /// Returns once every input has ended and every window has emptied.
     public func untilIdle() async {
-        if isIdle { return }
-        await withCheckedContinuation { idleWaiters.append($0) }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let idle: Bool = lock.withLock {
+                if isIdle || stopped { return true }
+                idleWaiters.append(waiter)
+                return false
+            }
+            if idle { waiter.resume() }
+        }
     }
 
     /// Stops the timer, publishes held-back states, writes the pulse totals, and closes the outbox's queue after
     /// what is already in it.
     public func stop() {
+        lock.lock()
+        defer { lock.unlock() }
         guard !stopped else { return }
         let now = clock.now()
         for sensor in heldStates.sorted() { publishState(of: sensor, at: now) }
         heldStates.removeAll()
+        heldDue = nil
         counters?.flush()
         stopped = true
         timer?.cancel()
@@ -172,25 +199,32 @@ public actor Pipeline {
     private var nextWake: Timestamp? {
         var candidates: [Timestamp] = []
         if let deadline = engine.nextDeadline { candidates.append(deadline) }
-        for sensor in heldStates {
-            if let last = lastStatePublished[sensor] { candidates.append(last + telemetryInterval) }
-        }
+        if let heldDue { candidates.append(heldDue) }
         candidates.append(contentsOf: rateZeroAt.values)
         if let flush = countersFlushAt { candidates.append(flush) }
         return candidates.min()
     }
 
     private func wake(at time: Timestamp) {
+        lock.lock()
+        defer { lock.unlock() }
         timer = nil
         timerWakesAt = nil
         guard !stopped else { return }
         if let deadline = engine.nextDeadline, deadline <= time {
             emit(engine.advance(to: deadline))
         }
-        for sensor in heldStates.sorted() {
-            guard let last = lastStatePublished[sensor], last + telemetryInterval <= time else { continue }
-            heldStates.remove(sensor)
-            publishState(of: sensor, at: time)
+        if let due = heldDue, due <= time {
+            heldDue = nil
+            for sensor in heldStates.sorted() {
+                let sensorDue = (lastStatePublished[sensor] ?? time) + telemetryInterval
+                if sensorDue <= time {
+                    heldStates.remove(sensor)
+                    publishState(of: sensor, at: time)
+                } else {
+                    heldDue = min(heldDue ?? sensorDue, sensorDue)
+                }
+            }
         }
         for (sensor, zeroAt) in rateZeroAt where zeroAt <= time {
             rateZeroAt[sensor] = nil
@@ -218,7 +252,7 @@ public actor Pipeline {
             } catch {
                 return
             }
-            await self?.wake(at: wakeAt)
+            self?.wake(at: wakeAt)
         }
     }
 

@@ -27,10 +27,10 @@ public struct SimulatedGauge: Service {
                 } catch {
                     return
                 }
-                await pipeline.ingest(reading)
+                pipeline.ingest(reading)
             }
         }
         logger.info("simulated input \(sensor): trace finished")
-        await pipeline.inputEnded()
+        pipeline.inputEnded()
     }
 }
