@@ -51,7 +51,9 @@ test-gpiosim: vm-deps
 	fi
 	@# The VM's console reopens standard output, so its output goes to a file that is shown afterwards.
 	@log=$$(mktemp); status=0; \
-	$(VM) -- $$($(SWIFT) build --show-bin-path)/klimavagtPackageTests.xctest --testing-library swift-testing \
+	mkdir -p .build/vm-tmp; \
+	$(VM) --chips 2 -- env TMPDIR=$$PWD/.build/vm-tmp \
+	  $$($(SWIFT) build --show-bin-path)/klimavagtPackageTests.xctest --testing-library swift-testing \
 	  --filter GPIOSim >"$$log" 2>&1 || status=$$?; \
 	cat "$$log"; rm -f "$$log"; exit $$status
 

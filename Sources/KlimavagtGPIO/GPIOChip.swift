@@ -28,7 +28,7 @@ public final class GPIOChip: @unchecked Sendable {
         close()
     }
 
-    /// Releases the chip; lines requested through it stay valid until their own `close()`.
+    /// Releases the chip; monitors made from it own a chip handle of their own and stay valid until their `close()`.
     public func close() {
         lock.lock()
         let handle = self.handle
@@ -57,28 +57,42 @@ public final class GPIOChip: @unchecked Sendable {
     public func monitor(
         line: String, bias: GPIOBias? = nil, activeLow: Bool = false, consumer: String = "klimavagt"
     ) throws(GPIOError) -> GPIOLineMonitor {
-        try withHandle { handle throws(GPIOError) in
-            let found: OpaquePointer?
-            if let offset = Int(line) {
-                guard offset >= 0, offset < lineCount else {
-                    throw GPIOError.noSuchLine(line, chip: name, available: "lines 0 to \(lineCount - 1)")
-                }
-                found = gpiod_chip_get_line(handle, UInt32(offset))
-            } else {
-                found = gpiod_chip_find_line(handle, line)
-                if found == nil {
-                    let names = (try? info(handle).lines.compactMap(\.name)) ?? []
-                    let available = names.isEmpty
-                        ? "no named lines (use an offset 0 to \(lineCount - 1))"
-                        : "named lines " + names.joined(separator: ", ")
-                    throw GPIOError.noSuchLine(line, chip: name, available: available)
-                }
+        // libgpiod 1.6 frees a chip's lines and their requests when the chip is closed, so the monitor gets a handle
+        // of its own, which it closes after releasing its line.
+        try withHandle { _ throws(GPIOError) in }
+        errno = 0
+        guard let own = gpiod_chip_open("/dev/\(name)") else {
+            throw GPIOError.fromErrno(errno == 0 ? ENOENT : errno, operation: "open chip", chip: name)
+        }
+        let found: OpaquePointer?
+        if let offset = Int(line) {
+            guard offset >= 0, offset < lineCount else {
+                gpiod_chip_close(own)
+                throw GPIOError.noSuchLine(line, chip: name, available: "lines 0 to \(lineCount - 1)")
             }
-            guard let found else {
-                throw GPIOError.fromErrno(errno, operation: "get line", chip: name, line: line)
+            found = gpiod_chip_get_line(own, UInt32(offset))
+        } else {
+            found = gpiod_chip_find_line(own, line)
+            if found == nil {
+                let names = (try? info(own).lines.compactMap(\.name)) ?? []
+                gpiod_chip_close(own)
+                let available = names.isEmpty
+                    ? "no named lines (use an offset 0 to \(lineCount - 1))"
+                    : "named lines " + names.joined(separator: ", ")
+                throw GPIOError.noSuchLine(line, chip: name, available: available)
             }
-            return try GPIOLineMonitor(line: found, chipName: name, lineName: line, bias: bias, activeLow: activeLow,
-                                       consumer: consumer)
+        }
+        guard let found else {
+            let code = errno
+            gpiod_chip_close(own)
+            throw GPIOError.fromErrno(code, operation: "get line", chip: name, line: line)
+        }
+        do {
+            return try GPIOLineMonitor(chip: own, line: found, chipName: name, lineName: line, bias: bias,
+                                       activeLow: activeLow, consumer: consumer)
+        } catch {
+            gpiod_chip_close(own)
+            throw error
         }
     }
 

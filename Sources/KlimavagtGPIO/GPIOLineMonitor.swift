@@ -4,8 +4,8 @@ import Foundation
 /// A line requested for edge events, delivered with kernel timestamps through `edges`.
 ///
 /// Threading and lifetime: the monitor owns one thread that blocks in `poll(2)` on the line's event descriptor and
-/// on a stop pipe, so it never polls on a timer. `close()` wakes that thread, joins it, releases the line and
-/// finishes `edges`; it is safe to call twice and is called on deinit.
+/// on a stop pipe, so it never polls on a timer. It owns a chip handle of its own. `close()` wakes that thread, joins
+/// it, releases the line, closes the chip handle and finishes `edges`; it is safe to call twice and is called on deinit.
 public final class GPIOLineMonitor: @unchecked Sendable {
     public let chipName: String
     public let lineName: String
@@ -15,13 +15,16 @@ public final class GPIOLineMonitor: @unchecked Sendable {
     private let sink: AsyncStream<GPIOEdge>.Continuation
     private let lock = NSLock()
     private var line: OpaquePointer?
+    private let chip: OpaquePointer
     private var stopPipe: (read: Int32, write: Int32)
     private var started = false
     private let finished = DispatchSemaphore(value: 0)
 
-    init(line: OpaquePointer, chipName: String, lineName: String, bias: GPIOBias?, activeLow: Bool, consumer: String)
-        throws(GPIOError)
+    /// Requests the line; on success the monitor owns `chip` and closes it, on failure the caller still does.
+    init(chip: OpaquePointer, line: OpaquePointer, chipName: String, lineName: String, bias: GPIOBias?,
+         activeLow: Bool, consumer: String) throws(GPIOError)
     {
+        self.chip = chip
         self.chipName = chipName
         self.lineName = lineName
         (edges, sink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(65_536))
@@ -83,6 +86,7 @@ public final class GPIOLineMonitor: @unchecked Sendable {
         lock.unlock()
         if wasStarted { finished.wait() }
         gpiod_line_release(line)
+        gpiod_chip_close(chip)
         Glibc.close(stopPipe.read)
         Glibc.close(stopPipe.write)
         sink.finish()

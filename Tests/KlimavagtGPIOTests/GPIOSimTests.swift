@@ -257,4 +257,19 @@ struct GPIOSimTests {
         }
         #expect(states == [0, 1, 0])
     }
+
+    @Test("a monitor keeps its line, value and edges after the chip it came from is closed")
+    func monitorOutlivesChip() async throws {
+        let chip = try GPIOChip(chipPath)
+        try drive(0, high: false)
+        let monitor = try chip.monitor(line: "0", bias: .pullDown)
+        defer { monitor.close() }
+        chip.close()
+        #expect(try monitor.value() == 0)
+        try drive(0, high: true)
+        let edges = try await nextEdges(monitor, count: 1, seconds: 10)
+        #expect(edges.map(\.kind) == [.rising])
+        #expect(try monitor.value() == 1)
+        try drive(0, high: false)
+    }
 }

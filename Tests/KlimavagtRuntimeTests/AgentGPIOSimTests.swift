@@ -1,0 +1,96 @@
+import Foundation
+import KlimavagtMQTT
+import KlimavagtTestSupport
+import Testing
+
+/// The agent binary's GPIO inputs against the real kernel's gpio-sim, inside the VM kit (`make test-gpiosim`, which
+/// gives it a second simulated chip): bouncing rain-gauge tips and a float switch, through to a real broker.
+@Suite("GPIOSim: the agent's GPIO inputs against the kernel", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["GPIOSIM_CHIP1"] != nil, "needs the gpio-sim VM with two chips"))
+struct AgentGPIOSimTests {
+    let environment = ProcessInfo.processInfo.environment
+
+    func drive(_ line: Int, high: Bool) throws {
+        try (high ? "pull-up" : "pull-down").write(
+            toFile: "\(environment["GPIOSIM_SYSFS1"]!)/sim_gpio\(line)/pull", atomically: false, encoding: .utf8)
+    }
+
+    @Test("tips with contact bounce count exactly into the rain total; a float switch's held state is published")
+    func rainGaugeAndFloatSwitch() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-gpiosim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let chip = environment["GPIOSIM_CHIP1"]!
+        try drive(0, high: false)
+        try drive(1, high: true)   // the float is down: a normally-open contact, pulled up, reads high
+        try """
+            site: gpiosim
+            devices_dir: \(repositoryRoot.appendingPathComponent("Devices").path)
+            mqtt: {host: 127.0.0.1, port: \(broker.port)}
+            sensors:
+              - id: rain-1
+                device: rimco-0.2mm
+                input: {gpio: {chip: \(chip), line: 0, bias: pull_down}}
+              - id: sump-high
+                device: float-switch-no
+                input: {gpio: {chip: \(chip), line: 1, hold: 1s}}
+            """.write(to: folder.appendingPathComponent("agent.yaml"), atomically: true, encoding: .utf8)
+        let watcher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "gpiosim-watch"))
+        defer { watcher.close() }
+        try await watcher.connect()
+        try await watcher.subscribe("klimavagt/gpiosim/#")
+        let messages = watcher.messages
+        let agent = try Klimavagt.start(["run", "--config", folder.appendingPathComponent("agent.yaml").path,
+                                          "--state-dir", folder.appendingPathComponent("state").path])
+        defer { agent.signal(SIGKILL); agent.wait() }
+        do {
+            try await within(60, "agent online") {
+                for await message in messages where message.topic == "klimavagt/gpiosim/status" && message.text == "online" {
+                    return
+                }
+            }
+        } catch {
+            Issue.record("\(error); agent output:\n\(agent.output)")
+            return
+        }
+        try await Task.sleep(for: .seconds(2))   // the contact's first level has held
+
+        // Five tips, each with closing and opening bounce, held 60 ms: five pulses, 1.0 mm.
+        for _ in 0..<5 {
+            for _ in 0..<3 { try drive(0, high: true); try drive(0, high: false) }
+            try drive(0, high: true)
+            try await Task.sleep(for: .milliseconds(60))
+            try drive(0, high: false)
+            for _ in 0..<2 { try drive(0, high: true); try drive(0, high: false) }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        // The water lifts the float: the contact closes (low), chatters, then stays closed.
+        for _ in 0..<4 {
+            try drive(1, high: false)
+            try await Task.sleep(for: .milliseconds(200))
+            try drive(1, high: true)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try drive(1, high: false)
+
+        let states = try await within(60, "rain total 1 mm and the float switch up") {
+            var latest: [String: [String: Any]] = [:]
+            for await message in messages where message.topic.contains("/sensors/") {
+                guard let state = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any],
+                      let sensor = state["sensor"] as? String
+                else { continue }
+                latest[sensor] = state
+                if latest["rain-1"]?["total"] as? Double == 1.0, latest["sump-high"]?["value"] as? Double == 1 {
+                    return latest.mapValues { "\($0)" }
+                }
+            }
+            return [:]
+        }
+        #expect(states.count == 2)
+        agent.signal(SIGTERM)
+        #expect(await agent.wait(seconds: 20) == 0)
+        let counters = try String(contentsOfFile: folder.appendingPathComponent("state/counters.state").path, encoding: .utf8)
+        #expect(counters.contains(#""rain-1":5"#))
+    }
+}
