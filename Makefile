@@ -1,13 +1,14 @@
 # klimavagt — build, demo and tests on Debian 12.
 #   make run    install what is missing, build, and play the bundled cloudburst demo against a private broker
 #   make test   install what is missing, build, and run every test (the gpio-sim ones inside the VM kit)
+#   make bench  build the agent for release and run the benchmarks in Benchmarks/ (not part of CI)
 
 SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
 VM_PKGS    := qemu-system-x86 busybox-static udev
 VM         ?= $(firstword $(wildcard ../shared/vm/run-in-vm) $(wildcard $(KLIMAVAGT_VM)))
 
-.PHONY: all deps vm-deps build run test test-host test-gpiosim clean
+.PHONY: all deps vm-deps build run test test-host test-gpiosim bench clean
 
 all: build
 
@@ -56,6 +57,11 @@ test-gpiosim: vm-deps
 	  $$($(SWIFT) build --show-bin-path)/klimavagtPackageTests.xctest --testing-library swift-testing \
 	  --filter GPIOSim >"$$log" 2>&1 || status=$$?; \
 	cat "$$log"; rm -f "$$log"; exit $$status
+
+# The MQTT load benchmark runs the release-built agent binary against mosquitto_sub.
+bench: deps
+	$(SWIFT) build -c release --product klimavagt
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
 clean:
 	$(SWIFT) package clean

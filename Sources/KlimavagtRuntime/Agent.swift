@@ -43,7 +43,7 @@ public enum Agent {
         let outbox: Outbox
         do {
             outbox = try Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger,
-                                stateDirectory: stateDirectory)
+                                stateDirectory: stateDirectory, telemetryQuota: configuration.telemetryQuota)
         } catch {
             client.close()
             throw StartError(description: "state directory \(stateDirectory): \(error.localizedDescription)",
@@ -52,7 +52,7 @@ public enum Agent {
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger,
-                                    stateDirectory: stateDirectory)
+                                    stateDirectory: stateDirectory, telemetryInterval: configuration.telemetryInterval)
         } catch {
             client.close()
             throw StartError(description: error.description, exitStatus: 78)

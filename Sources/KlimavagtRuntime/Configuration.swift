@@ -10,6 +10,11 @@ public struct Configuration: Sendable {
     public var devicesDirectory: String?
     public var sensors: [Sensor]
     public var rules: [RuleSpec]
+    /// A sensor's state is published at most this often.
+    public var telemetryInterval: Duration = .seconds(1)
+    /// How many telemetry messages wait while the broker is away; beyond, the oldest are dropped. Alert events are
+    /// never dropped.
+    public var telemetryQuota: Int = 1000
 
     /// A configured sensor and where its readings come from.
     public struct Sensor: Sendable {

@@ -6,7 +6,9 @@ import KlimavagtMQTT
 public enum ConfigurationLoader {
     public static func load(_ file: String, devicesDirectory: String? = nil) throws(ConfigurationError) -> Configuration {
         let root = try YAMLDocument.load(file)
-        let map = try root.mapping(allowed: ["site", "prefix", "board", "mqtt", "devices_dir", "sensors", "rules"])
+        let map = try root.mapping(allowed: [
+            "site", "prefix", "board", "mqtt", "telemetry", "devices_dir", "sensors", "rules",
+        ])
         let baseFolder = URL(fileURLWithPath: file).deletingLastPathComponent().path
 
         let siteReader = try map.required("site")
@@ -48,9 +50,20 @@ public enum ConfigurationLoader {
         if speeds.count > 1 {
             throw try map.required("sensors").error("all simulated inputs must share one speed; found \(speeds.sorted())")
         }
-        return Configuration(
+        var configuration = Configuration(
             file: file, site: site, prefix: prefix, mqtt: mqtt, devicesDirectory: catalogue?.directory,
             sensors: sensors, rules: rules)
+        if let telemetryReader = map["telemetry"] {
+            let telemetry = try telemetryReader.mapping(allowed: ["interval", "quota"])
+            if let interval = telemetry["interval"] {
+                configuration.telemetryInterval = try interval.duration()
+                guard configuration.telemetryInterval >= .milliseconds(100) else {
+                    throw interval.error("must be at least 100ms")
+                }
+            }
+            if let quota = telemetry["quota"] { configuration.telemetryQuota = try quota.int(in: 10...1_000_000) }
+        }
+        return configuration
     }
 
     /// Adds the concrete sensor a rule names when a template sensor (`power-{1}`) stands for it.

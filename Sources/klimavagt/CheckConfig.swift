@@ -15,6 +15,8 @@ extension Klimavagt {
             print("\(configuration.file): ok")
             print("site \(configuration.site), topics under \(configuration.prefix)/")
             print("broker \(configuration.mqtt.host):\(configuration.mqtt.port) (MQTT \(configuration.mqtt.protocolVersion.rawValue)\(configuration.mqtt.tls == nil ? "" : ", TLS"))")
+            print("telemetry: each sensor's state at most every \(DurationText.format(configuration.telemetryInterval)), "
+                + "up to \(configuration.telemetryQuota) messages held while the broker is away")
             for sensor in configuration.sensors {
                 print("sensor \(sensor.id)\(sensor.device.map { " (\($0.id))" } ?? ""): \(Self.describe(sensor))")
             }
