@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // System libraries: headers and link flags come from pkg-config; Debian's -dev packages provide them.
@@ -58,7 +59,10 @@ let package = Package(
         ),
         // Real test peers: a private mosquitto broker on a random loopback port and TLS material made by openssl.
         .target(name: "KlimavagtTestSupport", path: "Tests/KlimavagtTestSupport"),
-        .testTarget(name: "KlimavagtCoreTests", dependencies: ["KlimavagtCore"]),
+        .testTarget(
+            name: "KlimavagtCoreTests",
+            dependencies: ["KlimavagtCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "KlimavagtMQTTTests", dependencies: ["KlimavagtMQTT", "KlimavagtTestSupport"]),
         .testTarget(name: "KlimavagtGPIOTests", dependencies: ["KlimavagtGPIO", "KlimavagtCore"]),
         .testTarget(

@@ -1,0 +1,239 @@
+/// One sensor's time series: recent samples open for late arrivals, older ones sealed into compressed blocks in a
+/// fixed ring of memory, rollups per step, and rolling windows.
+///
+/// Memory is allocated when the series is created and never again while samples are appended: the open samples,
+/// the compressed ring and its block index, the rollup rings and the windows all have fixed sizes. Samples carry
+/// event time (nanoseconds); a sample older than the newest is inserted in order if it is within the late tolerance
+/// and the open samples still cover it, else rejected and counted. Not thread-safe: one owner appends and reads.
+public struct Series: Sendable {
+    public let configuration: SeriesConfiguration
+    // Open samples, in time order, kept for late arrivals; the oldest block's worth is sealed when they are full.
+    private var openTimes: [Int64]
+    private var openValues: [Double]
+    public private(set) var openCount = 0
+    // The compressed ring: blocks of words written one after another, wrapping to the start.
+    private var words: [UInt64]
+    private var writeWord = 0
+    private var blocks: [SampleBlock]
+    private var blockHead = 0
+    public private(set) var blockCount = 0
+    private var scratch: [UInt64]
+    public private(set) var rollups: [RollupRing]
+    public private(set) var windows: [RollingWindow]
+    private var tolerance: Int64
+
+    /// What the series has taken in and let go.
+    public struct Counters: Sendable, Equatable {
+        public var appended: Int64 = 0
+        public var lateInserted: Int64 = 0
+        public var rejectedTooLate: Int64 = 0
+        public var evictedBlocks: Int64 = 0
+        public var evictedSamples: Int64 = 0
+        public var sealedBlocks: Int64 = 0
+        /// Bits of compressed samples produced by sealing, for the bytes-per-sample figure.
+        public var sealedBits: Int64 = 0
+        public var sealedSamples: Int64 = 0
+        public var clockSteps: Int64 = 0
+    }
+
+    public private(set) var counters = Counters()
+
+    public init(_ configuration: SeriesConfiguration) {
+        self.configuration = configuration
+        let open = 2 * configuration.blockSize
+        openTimes = Array(repeating: 0, count: open)
+        openValues = Array(repeating: 0, count: open)
+        let wordCount = max(SampleBlockCodec.maximumWords(for: configuration.blockSize), configuration.rawBytes / 8)
+        words = Array(repeating: 0, count: wordCount)
+        blocks = Array(repeating: SampleBlock(count: 0, firstTime: 0, lastTime: 0, timeExponent: 0, decimals: nil,
+                                              word: 0, words: 0, bits: 0),
+                       count: max(4, wordCount / 4))
+        scratch = Array(repeating: 0, count: SampleBlockCodec.maximumWords(for: configuration.blockSize))
+        rollups = configuration.rollups.map { RollupRing(step: $0.step, slots: $0.slots) }
+        windows = configuration.windows.map {
+            RollingWindow(length: $0.length, capacity: $0.capacity, exactCounts: configuration.isCount)
+        }
+        let (seconds, attoseconds) = configuration.lateTolerance.components
+        tolerance = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// The newest sample's time.
+    public var newestTime: Int64? {
+        if openCount > 0 { return openTimes[openCount - 1] }
+        return blockCount > 0 ? blocks[(blockHead + blockCount - 1) % blocks.count].lastTime : nil
+    }
+
+    /// Bytes the compressed blocks hold now.
+    public var compressedBytes: Int {
+        var total = 0
+        for index in 0..<blockCount { total += blocks[(blockHead + index) % blocks.count].words * 8 }
+        return total
+    }
+
+    public enum AppendOutcome: Sendable, Equatable {
+        case appended
+        case insertedLate
+        case rejectedTooLate
+    }
+
+    /// Appends a sample; O(1) amortised and allocation-free when samples come in order.
+    @discardableResult
+    public mutating func append(_ value: Double, at time: Int64) -> AppendOutcome {
+        if openCount > 0, time < openTimes[openCount - 1] {
+            return insertLate(value, at: time)
+        }
+        if openCount == openTimes.count { seal() }
+        openTimes[openCount] = time
+        openValues[openCount] = value
+        openCount += 1
+        counters.appended += 1
+        for index in rollups.indices { rollups[index].add(value, at: time) }
+        for index in windows.indices { windows[index].add(value, at: time) }
+        return .appended
+    }
+
+    private mutating func insertLate(_ value: Double, at time: Int64) -> AppendOutcome {
+        let newest = openTimes[openCount - 1]
+        guard newest &- time <= tolerance, time >= openTimes[0] else {
+            counters.rejectedTooLate += 1
+            return .rejectedTooLate
+        }
+        if openCount == openTimes.count { seal() }
+        guard time >= openTimes[0] else {
+            counters.rejectedTooLate += 1
+            return .rejectedTooLate
+        }
+        // After every sample at the same time, so equal times keep their arrival order.
+        var low = 0
+        var high = openCount
+        while low < high {
+            let middle = (low + high) / 2
+            if openTimes[middle] <= time { low = middle + 1 } else { high = middle }
+        }
+        var index = openCount
+        while index > low {
+            openTimes[index] = openTimes[index - 1]
+            openValues[index] = openValues[index - 1]
+            index -= 1
+        }
+        openTimes[low] = time
+        openValues[low] = value
+        openCount += 1
+        counters.appended += 1
+        counters.lateInserted += 1
+        for index in rollups.indices { rollups[index].add(value, at: time) }
+        for index in windows.indices { windows[index].insertLate(value, at: time) }
+        return .insertedLate
+    }
+
+    /// Seals the oldest block's worth of open samples (all of them with `everything`) into the compressed ring.
+    public mutating func seal(everything: Bool = false) {
+        let count = everything ? openCount : min(configuration.blockSize, openCount)
+        guard count > 0 else { return }
+        let block = openTimes.withUnsafeBufferPointer { times in
+            openValues.withUnsafeBufferPointer { values in
+                scratch.withUnsafeMutableBufferPointer { output in
+                    SampleBlockCodec.encode(times: times, values: values, count: count, into: output)
+                }
+            }
+        }
+        store(block)
+        counters.sealedBlocks += 1
+        counters.sealedBits += Int64(block.bits)
+        counters.sealedSamples += Int64(count)
+        // Shift the samples left open to the front.
+        for index in 0..<(openCount - count) {
+            openTimes[index] = openTimes[index + count]
+            openValues[index] = openValues[index + count]
+        }
+        openCount -= count
+    }
+
+    private mutating func store(_ encoded: SampleBlock) {
+        var block = encoded
+        if writeWord + block.words > words.count { writeWord = 0 }
+        let start = writeWord
+        let end = start + block.words
+        // Evict the oldest blocks that the new one overwrites, and the oldest if the index is full.
+        while blockCount > 0 {
+            let oldest = blocks[blockHead]
+            let overlaps = oldest.word < end && oldest.word + oldest.words > start
+            guard overlaps || blockCount == blocks.count else { break }
+            counters.evictedBlocks += 1
+            counters.evictedSamples += Int64(oldest.count)
+            blockHead = (blockHead + 1) % blocks.count
+            blockCount -= 1
+        }
+        for offset in 0..<block.words { words[start + offset] = scratch[offset] }
+        block.word = start
+        blocks[(blockHead + blockCount) % blocks.count] = block
+        blockCount += 1
+        writeWord = end
+    }
+
+    /// The samples with times in `[from, to)`, oldest first.
+    public func samples(from: Int64, to: Int64) -> (times: [Int64], values: [Double]) {
+        var times: [Int64] = []
+        var values: [Double] = []
+        words.withUnsafeBufferPointer { all in
+            for index in 0..<blockCount {
+                let block = blocks[(blockHead + index) % blocks.count]
+                guard block.lastTime >= from, block.firstTime < to else { continue }
+                var blockTimes: [Int64] = []
+                var blockValues: [Double] = []
+                blockTimes.reserveCapacity(block.count)
+                blockValues.reserveCapacity(block.count)
+                SampleBlockCodec.decode(block, from: UnsafeBufferPointer(rebasing: all[block.word..<(block.word + block.words)]),
+                                        times: &blockTimes, values: &blockValues)
+                for position in 0..<block.count where blockTimes[position] >= from && blockTimes[position] < to {
+                    times.append(blockTimes[position])
+                    values.append(blockValues[position])
+                }
+            }
+        }
+        for position in 0..<openCount where openTimes[position] >= from && openTimes[position] < to {
+            times.append(openTimes[position])
+            values.append(openValues[position])
+        }
+        if !isSorted(times) {
+            // After a step of the clock back, blocks from before and after it overlap in time.
+            let order = times.indices.sorted { (times[$0], $0) < (times[$1], $1) }
+            return (order.map { times[$0] }, order.map { values[$0] })
+        }
+        return (times, values)
+    }
+
+    private func isSorted(_ times: [Int64]) -> Bool {
+        var previous = Int64.min
+        for time in times {
+            if time < previous { return false }
+            previous = time
+        }
+        return true
+    }
+
+    /// Consolidated points at `step` for `[from, to)`: from the rollup with that step if there is one and it still
+    /// covers the range, else computed from the raw samples.
+    public func downsampled(from: Int64, to: Int64, step: Duration) -> [RollupRing.Point] {
+        let (seconds, attoseconds) = step.components
+        let stepNanos = max(1, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        if let ring = rollups.first(where: { $0.step == stepNanos }),
+           ring.newestStep != .min, ring.stepNumber(of: from) > ring.newestStep - Int64(ring.slots)
+        {
+            return ring.points(from: from, to: to)
+        }
+        var ring = RollupRing(step: step, slots: Int(min(Int64(1_000_000), max(1, (to - from) / stepNanos + 1))))
+        let (times, values) = samples(from: from, to: to)
+        for index in times.indices { ring.add(values[index], at: times[index]) }
+        return ring.points(from: from, to: to)
+    }
+
+    /// Tells the series the wall clock was stepped (a board without a real-time clock syncing to NTP): the open
+    /// samples are sealed as they are and the rolling windows emptied, so samples on the new clock are taken as they
+    /// come, neither rejected as late nor summed with samples from the old clock.
+    public mutating func clockStepped() {
+        seal(everything: true)
+        for index in windows.indices { windows[index].removeAll() }
+        counters.clockSteps += 1
+    }
+}

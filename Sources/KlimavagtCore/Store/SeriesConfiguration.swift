@@ -1,0 +1,48 @@
+/// The fixed shape of a series: how much raw data it keeps, its rollups, rolling windows and late tolerance.
+public struct SeriesConfiguration: Sendable, Equatable {
+    public var id: String
+    /// Memory for compressed raw samples; the oldest blocks go first when it is full.
+    public var rawBytes: Int
+    /// Samples per sealed block.
+    public var blockSize: Int
+    /// How late a sample may arrive and still be inserted in order (bounded by the open blocks' span).
+    public var lateTolerance: Duration
+    /// Consolidation steps and how many of each are kept (default 1 minute for a week, 1 hour for 90 days).
+    public var rollups: [Rollup]
+    /// Rolling windows kept up to date as samples arrive.
+    public var windows: [Window]
+    /// Whether values are whole counts (rain tips), summed exactly as integers.
+    public var isCount: Bool
+
+    public struct Rollup: Sendable, Equatable {
+        public var step: Duration
+        public var slots: Int
+        public init(step: Duration, slots: Int) {
+            self.step = step
+            self.slots = slots
+        }
+    }
+
+    public struct Window: Sendable, Equatable {
+        public var length: Duration
+        /// The most samples the window holds.
+        public var capacity: Int
+        public init(length: Duration, capacity: Int) {
+            self.length = length
+            self.capacity = capacity
+        }
+    }
+
+    public init(id: String, rawBytes: Int = 64 * 1024, blockSize: Int = 256, lateTolerance: Duration = .seconds(600),
+                rollups: [Rollup] = [.init(step: .seconds(60), slots: 7 * 1440), .init(step: .seconds(3600), slots: 90 * 24)],
+                windows: [Window] = [], isCount: Bool = false)
+    {
+        self.id = id
+        self.rawBytes = rawBytes
+        self.blockSize = blockSize
+        self.lateTolerance = lateTolerance
+        self.rollups = rollups
+        self.windows = windows
+        self.isCount = isCount
+    }
+}
