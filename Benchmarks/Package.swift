@@ -32,5 +32,14 @@ let package = Package(
             path: "MQTTLoad",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+            .executableTarget(
+            name: "Store",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "KlimavagtRuntime", package: "klimavagt"),
+            ],
+            path: "Store",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -15,6 +15,10 @@ public struct RollupRing: Sendable {
     private var lastTimes: [Int64]
     /// The newest step written.
     public private(set) var newestStep: Int64 = .min
+    // The step last written to and its slot, so samples within it need no division.
+    private var cachedStart: Int64 = .max
+    private var cachedNumber: Int64 = 0
+    private var cachedSlot = 0
 
     /// One consolidated step.
     public struct Point: Sendable, Equatable {
@@ -50,9 +54,19 @@ public struct RollupRing: Sendable {
     @discardableResult
     @inline(__always)
     public mutating func add(_ value: Double, at time: Int64) -> Bool {
-        let number = stepNumber(of: time)
-        if newestStep != .min, number <= newestStep - Int64(slots) { return false }
-        let slot = Int(((number % Int64(slots)) + Int64(slots)) % Int64(slots))
+        let number: Int64
+        let slot: Int
+        if time >= cachedStart, time &- cachedStart < step {
+            number = cachedNumber
+            slot = cachedSlot
+        } else {
+            number = stepNumber(of: time)
+            if newestStep != .min, number <= newestStep - Int64(slots) { return false }
+            slot = Int(((number % Int64(slots)) + Int64(slots)) % Int64(slots))
+            cachedStart = number &* step
+            cachedNumber = number
+            cachedSlot = slot
+        }
         if stepNumbers[slot] != number {
             stepNumbers[slot] = number
             counts[slot] = 1

@@ -46,7 +46,15 @@ public enum SampleBlockCodec {
         var previousTime = times[0]
         var previousDelta: Int64 = 0
         for index in 1..<max(count, 1) where index < count {
-            let delta = (times[index] &- previousTime) / unit
+            let gap = times[index] &- previousTime
+            let delta: Int64
+            switch timeExponent {   // literal divisors compile to multiplications
+            case 9: delta = gap / 1_000_000_000
+            case 6: delta = gap / 1_000_000
+            case 3: delta = gap / 1_000
+            case 0: delta = gap
+            default: delta = gap / unit
+            }
             writeSigned(delta &- previousDelta, to: &writer, buckets: timeBuckets)
             previousDelta = delta
             previousTime = times[index]
@@ -55,7 +63,7 @@ public enum SampleBlockCodec {
             let scale = powersOfTen[decimals]
             var previous: Int64 = 0
             for index in 0..<count {
-                let mantissa = Int64((values[index] * scale).rounded())
+                let mantissa = nearestInteger(values[index] * scale)
                 writeSigned(mantissa &- previous, to: &writer, buckets: index == 0 ? firstValueBuckets : valueBuckets)
                 previous = mantissa
             }
@@ -136,54 +144,115 @@ public enum SampleBlockCodec {
         }
     }
 
-    /// Buckets for signed fields: a unary prefix picks the width (`0`, `10`, `110`, ...), the last prefix all ones.
-    struct Buckets {
-        /// Bit widths after each prefix; a width of 0 means the value zero.
-        let widths: [Int]
+    /// Bucket widths for signed fields: a unary prefix picks the width (`0`, `10`, `110`, ...; the last prefix is all
+    /// ones), then the zigzag-encoded value in that many bits. A width of 0 is the value zero.
+    enum Buckets {
+        /// Deltas of deltas of timestamps, Gorilla's buckets with one more for irregular events.
+        case time
+        /// Differences between decimal values.
+        case value
+        /// The first decimal value of a block.
+        case firstValue
+
+        @inline(__always)
+        var widths: (Int, Int, Int, Int, Int, Int, Int) {
+            switch self {
+            case .time: (0, 7, 9, 12, 21, 32, 64)
+            case .value: (0, 3, 6, 12, 24, 64, 64)
+            case .firstValue: (0, 12, 24, 40, 64, 64, 64)
+            }
+        }
+
+        @inline(__always)
+        var count: Int {
+            switch self {
+            case .time: 7
+            case .value: 6
+            case .firstValue: 5
+            }
+        }
+
+        @inline(__always)
+        func width(_ index: Int) -> Int {
+            let all = widths
+            switch index {
+            case 0: return all.0
+            case 1: return all.1
+            case 2: return all.2
+            case 3: return all.3
+            case 4: return all.4
+            case 5: return all.5
+            default: return all.6
+            }
+        }
     }
 
-    static let timeBuckets = Buckets(widths: [0, 7, 9, 12, 32, 64])
-    static let valueBuckets = Buckets(widths: [0, 4, 8, 14, 24, 64])
-    static let firstValueBuckets = Buckets(widths: [0, 12, 24, 40, 64])
+    static let timeBuckets = Buckets.time
+    static let valueBuckets = Buckets.value
+    static let firstValueBuckets = Buckets.firstValue
 
     @inline(__always)
     static func writeSigned(_ value: Int64, to writer: inout BitWriter, buckets: Buckets) {
         let zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
-        let widths = buckets.widths
-        for (index, width) in widths.enumerated() {
-            let fits = width == 64 || (width == 0 ? zigzag == 0 : zigzag < (1 << UInt64(width)))
-            guard fits else { continue }
-            let last = index == widths.count - 1
-            // Prefix: `index` ones, then a zero unless this is the last bucket.
-            if index > 0 { writer.write((1 << UInt64(index)) - 1, bits: index) }
-            if !last { writer.write(bit: false) }
-            writer.write(zigzag, bits: width)
+        if zigzag == 0 {
+            writer.write(0, bits: 1)
             return
+        }
+        let needed = 64 - zigzag.leadingZeroBitCount
+        let lastIndex = buckets.count - 1
+        var index = 1
+        while index < lastIndex, buckets.width(index) < needed { index += 1 }
+        // Prefix: `index` ones, then a zero unless this is the last bucket; written in one go with the value when
+        // they fit in 64 bits together.
+        let last = index == lastIndex
+        let prefixBits = last ? index : index + 1
+        let prefix: UInt64 = last ? (1 << UInt64(index)) - 1 : ((1 << UInt64(index)) - 1) << 1
+        let width = buckets.width(index)
+        if prefixBits + width <= 64 {
+            writer.write(prefix << UInt64(width) | zigzag, bits: prefixBits + width)
+        } else {
+            writer.write(prefix, bits: prefixBits)
+            writer.write(zigzag, bits: width)
         }
     }
 
     @inline(__always)
     static func readSigned(from reader: inout BitReader, buckets: Buckets) -> Int64 {
-        let widths = buckets.widths
+        let lastIndex = buckets.count - 1
         var index = 0
-        while index < widths.count - 1, reader.readBit() { index += 1 }
-        let zigzag = reader.read(bits: widths[index])
+        while index < lastIndex, reader.readBit() { index += 1 }
+        let zigzag = reader.read(bits: buckets.width(index))
         return Int64(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
     }
 
     /// The largest k ≤ 9 such that every gap between timestamps is a whole number of 10^k nanoseconds.
     static func commonTimeExponent(_ times: UnsafeBufferPointer<Int64>, _ count: Int) -> Int {
-        var exponent = 9
-        while exponent > 0 {
-            let unit = Int64(powersOfTen[exponent])
-            var fits = true
-            for index in 1..<max(count, 1) where index < count && (times[index] &- times[0]) % unit != 0 {
-                fits = false
-                break
+        // Divisions by literal powers of ten compile to multiplications; most blocks settle at 9 (seconds) or 6 (ms).
+        @inline(__always) func divides(_ unit: Int64) -> Bool {
+            let first = times[0]
+            for index in 1..<max(count, 1) where index < count {
+                let gap = times[index] &- first
+                let remainder: Int64
+                switch unit {
+                case 1_000_000_000: remainder = gap % 1_000_000_000
+                case 1_000_000: remainder = gap % 1_000_000
+                case 1_000: remainder = gap % 1_000
+                default: remainder = gap % unit
+                }
+                if remainder != 0 { return false }
             }
-            if fits { return exponent }
-            exponent -= 1
+            return true
         }
+        if divides(1_000_000_000) { return 9 }
+        if divides(1_000_000) {
+            for exponent in [8, 7] where divides(Int64(powersOfTen[exponent])) { return exponent }
+            return 6
+        }
+        if divides(1_000) {
+            for exponent in [5, 4] where divides(Int64(powersOfTen[exponent])) { return exponent }
+            return 3
+        }
+        for exponent in [2, 1] where divides(Int64(powersOfTen[exponent])) { return exponent }
         return 0
     }
 
@@ -197,8 +266,8 @@ public enum SampleBlockCodec {
             guard value.isFinite, value.bitPattern != (-0.0).bitPattern, abs(value) < 9.0e15 else { return nil }
             while true {
                 let scale = powersOfTen[places]
-                let scaled = (value * scale).rounded()
-                if abs(scaled) < 9.0e15, (Double(Int64(scaled)) / scale).bitPattern == value.bitPattern { break }
+                let scaled = value * scale
+                if abs(scaled) < 9.0e15, (Double(nearestInteger(scaled)) / scale).bitPattern == value.bitPattern { break }
                 places += 1
                 if places > 6 { return nil }
             }
@@ -207,9 +276,17 @@ public enum SampleBlockCodec {
         // Every value once more at the places finally chosen, exactly as `encode` will scale it.
         let scale = powersOfTen[places]
         for index in 0..<count {
-            let scaled = (values[index] * scale).rounded()
-            guard (Double(Int64(scaled)) / scale).bitPattern == values[index].bitPattern else { return nil }
+            guard (Double(nearestInteger(values[index] * scale)) / scale).bitPattern == values[index].bitPattern else {
+                return nil
+            }
         }
         return places
+    }
+
+    /// The nearest integer by adding a half and truncating: one instruction where `rounded()` is a libm call on
+    /// baseline x86-64. It can miss by one just below a half; the exactness checks then reject the decimal form.
+    @inline(__always)
+    static func nearestInteger(_ value: Double) -> Int64 {
+        Int64(value + (value < 0 ? -0.5 : 0.5))
     }
 }

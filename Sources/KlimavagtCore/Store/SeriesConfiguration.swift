@@ -13,6 +13,9 @@ public struct SeriesConfiguration: Sendable, Equatable {
     public var windows: [Window]
     /// Whether values are whole counts (rain tips), summed exactly as integers.
     public var isCount: Bool
+    /// Event times are kept to this resolution (rounded down on append); 1 ms by default, 1 s suits a sensor that
+    /// reports every few minutes.
+    public var timeResolution: Duration
 
     public struct Rollup: Sendable, Equatable {
         public var step: Duration
@@ -35,8 +38,9 @@ public struct SeriesConfiguration: Sendable, Equatable {
 
     public init(id: String, rawBytes: Int = 64 * 1024, blockSize: Int = 256, lateTolerance: Duration = .seconds(600),
                 rollups: [Rollup] = [.init(step: .seconds(60), slots: 7 * 1440), .init(step: .seconds(3600), slots: 90 * 24)],
-                windows: [Window] = [], isCount: Bool = false)
+                windows: [Window] = [], isCount: Bool = false, timeResolution: Duration = .milliseconds(1))
     {
+        self.timeResolution = timeResolution
         self.id = id
         self.rawBytes = rawBytes
         self.blockSize = blockSize
