@@ -59,6 +59,12 @@ let package = Package(
         ),
         // Real test peers: a private mosquitto broker on a random loopback port and TLS material made by openssl.
         .target(name: "KlimavagtTestSupport", path: "Tests/KlimavagtTestSupport"),
+        // Writes to a store until it is killed: the store's crash test runs it.
+        .executableTarget(
+            name: "klimavagt-store-soak",
+            dependencies: ["KlimavagtRuntime", "KlimavagtCore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StoreSoak"
+        ),
         .testTarget(
             name: "KlimavagtCoreTests",
             dependencies: ["KlimavagtCore", .product(name: "PropertyBased", package: "swift-property-based")]

@@ -9,23 +9,23 @@ public struct RollingWindow: Sendable {
     public let length: Int64
     public let capacity: Int
     public let exactCounts: Bool
-    private var times: [Int64]
-    private var values: [Double]
-    private var head = 0
+    var times: [Int64]
+    var values: [Double]
+    var head = 0
     public private(set) var count = 0
-    private var integerSum: Int64 = 0
-    private var sum: Double = 0
-    private var compensation: Double = 0
+    var integerSum: Int64 = 0
+    var sum: Double = 0
+    var compensation: Double = 0
     // Monotonic queues of positions (absolute sample numbers) for the minimum and maximum.
-    private var minimumQueue: [Int]
-    private var minimumHead = 0
-    private var minimumCount = 0
-    private var maximumQueue: [Int]
-    private var maximumHead = 0
-    private var maximumCount = 0
+    var minimumQueue: [Int]
+    var minimumHead = 0
+    var minimumCount = 0
+    var maximumQueue: [Int]
+    var maximumHead = 0
+    var maximumCount = 0
     /// The absolute number of the oldest sample in the window.
-    private var firstNumber = 0
-    public private(set) var overflowed = 0
+    var firstNumber = 0
+    public internal(set) var overflowed = 0
 
     public init(length: Duration, capacity: Int, exactCounts: Bool) {
         precondition(capacity > 0)

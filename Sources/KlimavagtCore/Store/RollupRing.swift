@@ -6,19 +6,19 @@
 public struct RollupRing: Sendable {
     public let step: Int64
     public let slots: Int
-    private var stepNumbers: [Int64]
-    private var counts: [Int64]
-    private var sums: [Double]
-    private var minimums: [Double]
-    private var maximums: [Double]
-    private var lasts: [Double]
-    private var lastTimes: [Int64]
+    var stepNumbers: [Int64]
+    var counts: [Int64]
+    var sums: [Double]
+    var minimums: [Double]
+    var maximums: [Double]
+    var lasts: [Double]
+    var lastTimes: [Int64]
     /// The newest step written.
-    public private(set) var newestStep: Int64 = .min
+    public internal(set) var newestStep: Int64 = .min
     // The step last written to and its slot, so samples within it need no division.
-    private var cachedStart: Int64 = .max
-    private var cachedNumber: Int64 = 0
-    private var cachedSlot = 0
+    var cachedStart: Int64 = .max
+    var cachedNumber: Int64 = 0
+    var cachedSlot = 0
 
     /// One consolidated step.
     public struct Point: Sendable, Equatable {

@@ -21,7 +21,7 @@ public struct SampleBlock: Sendable, Equatable {
 /// form; any other block (NaN payloads, infinities, −0, subnormals, noisy binary fractions) in XOR form, which keeps
 /// every bit. Both round trips are bit-exact.
 public enum SampleBlockCodec {
-    static let powersOfTen: [Double] = (0...9).map { exponent in
+    public static let powersOfTen: [Double] = (0...9).map { exponent in
         var value = 1.0
         for _ in 0..<exponent { value *= 10 }
         return value
@@ -146,7 +146,7 @@ public enum SampleBlockCodec {
 
     /// Bucket widths for signed fields: a unary prefix picks the width (`0`, `10`, `110`, ...; the last prefix is all
     /// ones), then the zigzag-encoded value in that many bits. A width of 0 is the value zero.
-    enum Buckets {
+    public enum Buckets: Sendable {
         /// Deltas of deltas of timestamps, Gorilla's buckets with one more for irregular events.
         case time
         /// Differences between decimal values.
@@ -192,7 +192,7 @@ public enum SampleBlockCodec {
     static let firstValueBuckets = Buckets.firstValue
 
     @inline(__always)
-    static func writeSigned(_ value: Int64, to writer: inout BitWriter, buckets: Buckets) {
+    public static func writeSigned(_ value: Int64, to writer: inout BitWriter, buckets: Buckets) {
         let zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
         if zigzag == 0 {
             writer.write(0, bits: 1)
@@ -217,7 +217,7 @@ public enum SampleBlockCodec {
     }
 
     @inline(__always)
-    static func readSigned(from reader: inout BitReader, buckets: Buckets) -> Int64 {
+    public static func readSigned(from reader: inout BitReader, buckets: Buckets) -> Int64 {
         let lastIndex = buckets.count - 1
         var index = 0
         while index < lastIndex, reader.readBit() { index += 1 }
@@ -286,7 +286,7 @@ public enum SampleBlockCodec {
     /// The nearest integer by adding a half and truncating: one instruction where `rounded()` is a libm call on
     /// baseline x86-64. It can miss by one just below a half; the exactness checks then reject the decimal form.
     @inline(__always)
-    static func nearestInteger(_ value: Double) -> Int64 {
+    public static func nearestInteger(_ value: Double) -> Int64 {
         Int64(value + (value < 0 ? -0.5 : 0.5))
     }
 }

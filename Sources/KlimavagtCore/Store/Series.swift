@@ -8,20 +8,21 @@
 public struct Series: Sendable {
     public let configuration: SeriesConfiguration
     // Open samples, in time order, kept for late arrivals; the oldest block's worth is sealed when they are full.
-    private var openTimes: [Int64]
-    private var openValues: [Double]
-    public private(set) var openCount = 0
+    var openTimes: [Int64]
+    var openValues: [Double]
+    public internal(set) var openCount = 0
     // The compressed ring: blocks of words written one after another, wrapping to the start.
-    private var words: [UInt64]
-    private var writeWord = 0
-    private var blocks: [SampleBlock]
-    private var blockHead = 0
-    public private(set) var blockCount = 0
-    private var scratch: [UInt64]
-    public private(set) var rollups: [RollupRing]
-    public private(set) var windows: [RollingWindow]
-    private var tolerance: Int64
-    private let resolution: Int64
+    var words: [UInt64]
+    var writeWord = 0
+    var blocks: [SampleBlock]
+    var blockHead = 0
+    public internal(set) var blockCount = 0
+    var scratch: [UInt64]
+    public internal(set) var rollups: [RollupRing]
+    public internal(set) var windows: [RollingWindow]
+    var tolerance: Int64
+    /// Event times are kept to this many nanoseconds.
+    public let resolution: Int64
 
     /// What the series has taken in and let go.
     public struct Counters: Sendable, Equatable {
@@ -37,7 +38,7 @@ public struct Series: Sendable {
         public var clockSteps: Int64 = 0
     }
 
-    public private(set) var counters = Counters()
+    public internal(set) var counters = Counters()
 
     public init(_ configuration: SeriesConfiguration) {
         self.configuration = configuration
@@ -64,6 +65,13 @@ public struct Series: Sendable {
     public var newestTime: Int64? {
         if openCount > 0 { return openTimes[openCount - 1] }
         return blockCount > 0 ? blocks[(blockHead + blockCount - 1) % blocks.count].lastTime : nil
+    }
+
+    /// Samples held now: open and in sealed blocks.
+    public var retainedSampleCount: Int {
+        var total = openCount
+        for offset in 0..<blockCount { total += blocks[(blockHead + offset) % blocks.count].count }
+        return total
     }
 
     /// Bytes the compressed blocks hold now.
@@ -99,7 +107,7 @@ public struct Series: Sendable {
     /// The time rounded down to the resolution; the usual resolutions divide by constants, which compile to
     /// multiplications (a 64-bit division costs tens of cycles, more than the rest of an append).
     @inline(__always)
-    static func truncate(_ time: Int64, to resolution: Int64) -> Int64 {
+    public static func truncate(_ time: Int64, to resolution: Int64) -> Int64 {
         let remainder: Int64
         switch resolution {
         case 1: return time
