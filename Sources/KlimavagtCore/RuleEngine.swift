@@ -204,6 +204,27 @@ public struct RuleEngine: Sendable {
         return events
     }
 
+    /// The longest window of the rules watching `sensor`, if any: how far back a restart must prime it.
+    public func longestWindow(of sensor: String) -> Duration? {
+        windowRules.filter { $0.spec.sensor == sensor }.map(\.spec.window).max()
+    }
+
+    /// Refills the window rules of a pulse sensor with readings from before a restart, without events; readings
+    /// already outside a rule's window at `now` are left out.
+    public mutating func prime(_ readings: [Reading], now: Timestamp) {
+        for reading in readings {
+            guard let sensor = sensors[reading.sensor], case .pulses = sensor.measure else { continue }
+            for index in windowRules.indices where windowRules[index].spec.sensor == reading.sensor
+                && reading.time + windowRules[index].spec.window > now
+            {
+                windowRules[index].prime(pulses: Int64(reading.value.rounded()), at: reading.time)
+            }
+            if let seen = lastSeen[reading.sensor], seen >= reading.time { continue }
+            lastSeen[reading.sensor] = reading.time
+            staleDeadlineChanged(for: reading.sensor)
+        }
+    }
+
     /// Judges a reading against its sensor's plausibility limits and returns it marked suspect where it fails.
     ///
     /// Callers condition each reading once, then `ingest` the result.

@@ -55,6 +55,12 @@ public struct WindowRule: Sendable {
         return evaluate(at: time, site: site, makeID: makeID)
     }
 
+    /// Puts pulses counted before a restart back into the window, without judging them: the rule's lifecycle was
+    /// restored as it was, and the window now holds the rain that led to it.
+    public mutating func prime(pulses: Int64, at time: Timestamp) {
+        window.add(pulses, at: time)
+    }
+
     /// Lets the window slide to `time` and returns the event caused by readings leaving it, if any.
     public mutating func slide(to time: Timestamp, site: String, makeID: (String, Int64) -> String) -> AlertEvent? {
         guard window.expire(through: time) else { return nil }

@@ -4,7 +4,7 @@ import KlimavagtMQTT
 import Logging
 import ServiceLifecycle
 
-/// Wires a configuration into running services: broker session, outbox, pipeline, inputs, in dependency order.
+/// Wires a configuration into running services: broker session, store, outbox, pipeline, inputs, in dependency order.
 public enum Agent {
     /// Why the agent could not start, with the exit status the contract gives it.
     public struct StartError: Error, CustomStringConvertible {
@@ -49,10 +49,28 @@ public enum Agent {
             throw StartError(description: "state directory \(stateDirectory): \(error.localizedDescription)",
                              exitStatus: 78)
         }
+        let store: TimeSeriesStore
+        do {
+            let rawBytes = configuration.storeRawBytes
+            let counting = Set(configuration.sensors.filter {
+                if case .pulses = $0.spec.measure { true } else { false }
+            }.map(\.id))
+            store = try TimeSeriesStore(directory: stateDirectory, logger: logger) { sensor in
+                SeriesConfiguration(id: sensor, rawBytes: rawBytes, isCount: counting.contains(sensor))
+            }
+            if store.statistics.recoveredSamples > 0 {
+                logger.info("store: \(store.statistics.recoveredSamples) samples recovered from \(stateDirectory)")
+            }
+        } catch {
+            client.close()
+            throw StartError(description: "state directory \(stateDirectory): \(error.localizedDescription)",
+                             exitStatus: 78)
+        }
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger,
-                                    stateDirectory: stateDirectory, telemetryInterval: configuration.telemetryInterval)
+                                    stateDirectory: stateDirectory, telemetryInterval: configuration.telemetryInterval,
+                                    store: store)
         } catch {
             client.close()
             throw StartError(description: error.description, exitStatus: 78)
@@ -95,6 +113,7 @@ public enum Agent {
                 .init(service: BrokerSession(client: client, statusTopic: "\(configuration.prefix)/status",
                                              logger: logger)),
                 // The outbox ends only after the pipeline has stopped and it has drained: then the agent is done.
+                .init(service: StoreService(store: store, flushInterval: configuration.storeFlushInterval, logger: logger)),
                 .init(service: outbox, successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: pipelineService,
                       successTerminationBehavior: exitWhenInputsEnd ? .gracefullyShutdownGroup : .cancelGroup),

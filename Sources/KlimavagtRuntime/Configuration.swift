@@ -15,6 +15,10 @@ public struct Configuration: Sendable {
     /// How many telemetry messages wait while the broker is away; beyond, the oldest are dropped. Alert events are
     /// never dropped.
     public var telemetryQuota: Int = 1000
+    /// Memory for each sensor's compressed raw samples.
+    public var storeRawBytes: Int = 64 * 1024
+    /// How often new samples are written to the store's journal: what a crash can lose at most.
+    public var storeFlushInterval: Duration = .seconds(1)
 
     /// A configured sensor and where its readings come from.
     public struct Sensor: Sendable {

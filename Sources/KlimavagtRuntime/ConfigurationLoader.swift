@@ -7,7 +7,7 @@ public enum ConfigurationLoader {
     public static func load(_ file: String, devicesDirectory: String? = nil) throws(ConfigurationError) -> Configuration {
         let root = try YAMLDocument.load(file)
         let map = try root.mapping(allowed: [
-            "site", "prefix", "board", "mqtt", "telemetry", "devices_dir", "sensors", "rules",
+            "site", "prefix", "board", "mqtt", "telemetry", "store", "devices_dir", "sensors", "rules",
         ])
         let baseFolder = URL(fileURLWithPath: file).deletingLastPathComponent().path
 
@@ -62,6 +62,16 @@ public enum ConfigurationLoader {
                 }
             }
             if let quota = telemetry["quota"] { configuration.telemetryQuota = try quota.int(in: 10...1_000_000) }
+        }
+        if let storeReader = map["store"] {
+            let store = try storeReader.mapping(allowed: ["raw_bytes", "flush_interval"])
+            if let bytes = store["raw_bytes"] { configuration.storeRawBytes = try bytes.int(in: 4096...(64 << 20)) }
+            if let interval = store["flush_interval"] {
+                configuration.storeFlushInterval = try interval.duration()
+                guard configuration.storeFlushInterval >= .milliseconds(100),
+                      configuration.storeFlushInterval <= .seconds(3600)
+                else { throw interval.error("must be between 100ms and 1h") }
+            }
         }
         return configuration
     }

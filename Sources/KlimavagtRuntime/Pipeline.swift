@@ -21,6 +21,10 @@ public final class Pipeline: @unchecked Sendable {
     private let logger: Logger
     private let bootID: String
     private let counters: CounterStore?
+    private let store: TimeSeriesStore?
+    /// For a pulse sensor whose rule windows were refilled from the store: the newest pulse counted before the
+    /// restart; a reading at or before it (a trace replayed from its start) was counted already.
+    private var countedThrough: [String: Timestamp] = [:]
     private var rates: [String: PulseRate] = [:]
     private var latest: [String: (reading: Reading, verdict: PlausibilityCheck.Verdict)] = [:]
     /// Sensor states held back by the telemetry interval, published when it has passed.
@@ -41,9 +45,10 @@ public final class Pipeline: @unchecked Sendable {
     public let telemetryInterval: Duration
 
     public init(configuration: Configuration, clock: any AgentClock, outbox: Outbox, logger: Logger,
-                stateDirectory: String? = nil, telemetryInterval: Duration = .seconds(1),
+                stateDirectory: String? = nil, telemetryInterval: Duration = .seconds(1), store: TimeSeriesStore? = nil,
                 bootID: String = UUID().uuidString.lowercased()) throws(RuleEngine.SetupError)
     {
+        self.store = store
         self.configuration = configuration
         self.clock = clock
         self.outbox = outbox
@@ -59,6 +64,24 @@ public final class Pipeline: @unchecked Sendable {
             site: configuration.site, sensors: byID.values.map(\.spec), rules: configuration.rules,
             makeID: { _, _ in UUID().uuidString.lowercased() })
         engine.restore(outbox.restoredLifecycles)
+        primeWindows()
+    }
+
+    /// Refills the window rules with the pulses the store kept from before a restart, so a cloudburst that was
+    /// firing resolves when its rain leaves the window, not at the next tip.
+    private func primeWindows() {
+        guard let store else { return }
+        let now = clock.now()
+        for sensor in sensors.keys.sorted() {
+            guard let window = engine.longestWindow(of: sensor), let series = store.series(sensor) else { continue }
+            let (times, values) = series.samples(from: (now - window).nanoseconds + 1, to: now.nanoseconds + 1)
+            let readings = times.indices.map { Reading(sensor: sensor, time: Timestamp(nanoseconds: times[$0]), value: values[$0]) }
+            engine.prime(readings, now: now)
+            if let newest = readings.last?.time { countedThrough[sensor] = newest }
+            if !readings.isEmpty {
+                logger.info("sensor \(sensor): \(readings.count) readings from before the restart back in its rule windows")
+            }
+        }
     }
 
     /// Publishes the `inactive` state of every rule, as the contract asks of rules that have not fired.
@@ -116,11 +139,16 @@ public final class Pipeline: @unchecked Sendable {
 
     private func accept(_ reading: Reading) {
         guard !stopped, let sensor = sensors[reading.sensor] else { return }
+        if let through = countedThrough[sensor.id] {
+            guard reading.time > through else { return }
+            countedThrough[sensor.id] = nil
+        }
         let (conditioned, verdict) = engine.condition(reading)
         if verdict != .ok {
             logger.debug("sensor \(reading.sensor): reading \(reading.value) at \(reading.time.rfc3339) is suspect (\(verdict.rawValue))")
         }
         emit(engine.ingest(conditioned))
+        store?.append(sensor: sensor.id, value: conditioned.value, at: conditioned.time)
         if case .pulses = sensor.spec.measure {
             let pulses = Int64(conditioned.value.rounded())
             counters?.add(pulses, to: sensor.id)

@@ -7,7 +7,7 @@ public struct SeriesConfiguration: Sendable, Equatable {
     public var blockSize: Int
     /// How late a sample may arrive and still be inserted in order (bounded by the open blocks' span).
     public var lateTolerance: Duration
-    /// Consolidation steps and how many of each are kept (default 1 minute for a week, 1 hour for 90 days).
+    /// Consolidation steps and how many of each are kept (default 1 minute for a day, 1 hour for 30 days).
     public var rollups: [Rollup]
     /// Rolling windows kept up to date as samples arrive.
     public var windows: [Window]
@@ -37,7 +37,7 @@ public struct SeriesConfiguration: Sendable, Equatable {
     }
 
     public init(id: String, rawBytes: Int = 64 * 1024, blockSize: Int = 256, lateTolerance: Duration = .seconds(600),
-                rollups: [Rollup] = [.init(step: .seconds(60), slots: 7 * 1440), .init(step: .seconds(3600), slots: 90 * 24)],
+                rollups: [Rollup] = [.init(step: .seconds(60), slots: 1440), .init(step: .seconds(3600), slots: 30 * 24)],
                 windows: [Window] = [], isCount: Bool = false, timeResolution: Duration = .milliseconds(1))
     {
         self.timeResolution = timeResolution
