@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "klimavagt", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(name: "BenchmarkSupport", path: "BenchmarkSupport"),
@@ -37,6 +38,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "KlimavagtRuntime", package: "klimavagt"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Store",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

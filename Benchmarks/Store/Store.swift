@@ -4,6 +4,7 @@ import KlimavagtCore
 /// The time-series store's own work, in memory: appends, rolling-window updates, block compression both ways, range
 /// queries, and the compressed size of realistic series.
 let benchmarks: @Sendable () -> Void = {
+    durabilityBenchmarks()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal], timeUnits: .nanoseconds, warmupIterations: 2,
         scalingFactor: .mega, maxDuration: .seconds(10), maxIterations: 30)
