@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -16,8 +17,18 @@ public struct StoreService: Service {
         self.logger = logger
     }
 
+    /// CLOCK_REALTIME minus CLOCK_MONOTONIC in nanoseconds: constant unless the wall clock is stepped.
+    static func wallClockOffset() -> Int64 {
+        var real = timespec()
+        var mono = timespec()
+        clock_gettime(CLOCK_REALTIME, &real)
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        return (Int64(real.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + Int64(real.tv_nsec) - Int64(mono.tv_nsec)
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var offset = Self.wallClockOffset()
             while !Task.isCancelled {
                 do {
                     // Real time, not the agent's (simulated) clock: the interval bounds what a crash can lose.
@@ -26,6 +37,14 @@ public struct StoreService: Service {
                     break
                 }
                 store.flush()
+                // A board without a real-time clock syncing to NTP long after boot: the wall clock jumps.
+                let now = Self.wallClockOffset()
+                let step = now - offset
+                offset = now
+                if abs(step) > 1_000_000_000 {
+                    logger.notice("wall clock stepped by \(step / 1_000_000_000) s; the store's series start afresh from here")
+                    store.clockStepped()
+                }
             }
         }
         store.close()

@@ -92,6 +92,9 @@ extension TimeSeriesStore {
                     break
                 }
                 replayed += count
+            case 3:
+                guard journalGeneration != nil else { damage = "a misplaced clock-step record"; break }
+                for name in order { series[name]!.clockStepped() }
             default:
                 damage = "a record of unknown type \(body[0])"
             }

@@ -163,6 +163,21 @@ public final class TimeSeriesStore: @unchecked Sendable {
         statistics.journalRecords += 1
     }
 
+    /// Tells every series the wall clock was stepped (see `Series.clockStepped()`), after writing what was pending,
+    /// and records the step in the journal so that recovery replays it at the same point.
+    public func clockStepped() {
+        flush()
+        lock.withLock {
+            for name in order { series[name]!.clockStepped() }
+            guard let journal else { return }
+            var record = BinaryWriter()
+            appendRecord(type: 3, to: &record) { _ in }
+            try? journal.write(contentsOf: record.bytes)
+            journalBytes += record.bytes.count
+            statistics.journalBytesWritten += record.bytes.count
+        }
+    }
+
     /// Writes the whole store as a snapshot and starts the journal again.
     public func compact() {
         lock.withLock { compactLocked() }

@@ -136,4 +136,56 @@ struct SeriesTests {
         #expect(fiveMinutes.count == 12)
         #expect(fiveMinutes.allSatisfy { $0.count == 300 && $0.sum == 1770 * 5 })
     }
+
+    @Test("a raw duration drops blocks older than it, whatever memory is left")
+    func rawDuration() {
+        var configuration = SeriesConfiguration(id: "level", rawBytes: 1 << 20, blockSize: 60)
+        configuration.rawDuration = .seconds(600)
+        var series = Series(configuration)
+        for index in 0..<3600 { series.append(Double(index % 10), at: Int64(index) * Self.second) }
+        let kept = series.samples(from: .min, to: .max)
+        // Sealed blocks end no earlier than 600 s before the newest sealed sample; the open samples follow.
+        #expect(kept.times.first! >= (3600 - 120 - 600 - 60) * Self.second)
+        #expect(kept.times.last == 3599 * Self.second)
+        #expect(Int64(kept.times.count) + series.counters.evictedSamples == 3600)
+    }
+
+    @Test("a snapshot restores the same samples, rollups, windows and counters; into another shape, the samples")
+    func snapshotRoundTrip() async {
+        await propertyCheck(count: 30, input: Gen.int(in: 0...2000).array(of: 1...3000)) { gaps in
+            let configuration = SeriesConfiguration(
+                id: "s", rawBytes: 8 * 1024, blockSize: 64, rollups: [.init(step: .seconds(60), slots: 120)],
+                windows: [.init(length: .seconds(900), capacity: 2048)], isCount: true)
+            var series = Series(configuration)
+            var time: Int64 = 1_800_000_000 * Self.second
+            for gap in gaps {
+                time += Int64(gap) * 1_000_000
+                series.append(Double(gap % 4), at: time)
+            }
+            var writer = BinaryWriter()
+            series.snapshot(into: &writer)
+            var reader = BinaryReader(writer.bytes)
+            guard let restored = Series(restoring: &reader, configuration: configuration) else {
+                Issue.record("the snapshot did not restore")
+                return
+            }
+            #expect(reader.isAtEnd)
+            let before = series.samples(from: .min, to: .max)
+            let after = restored.samples(from: .min, to: .max)
+            #expect(after.times == before.times)
+            #expect(after.values == before.values)
+            #expect(restored.counters == series.counters)
+            #expect(restored.windows[0].aggregate == series.windows[0].aggregate)
+            #expect(restored.rollups[0].points(from: .min, to: .max) == series.rollups[0].points(from: .min, to: .max))
+            // Another shape: the raw samples come back, appended afresh.
+            var other = configuration
+            other.blockSize = 32
+            var again = BinaryReader(writer.bytes)
+            let reshaped = Series(restoring: &again, configuration: other)
+            #expect(reshaped?.samples(from: .min, to: .max).times == before.times)
+            // A damaged snapshot is refused, never half-restored.
+            var cut = BinaryReader(Array(writer.bytes.prefix(writer.bytes.count / 2)))
+            #expect(Series(restoring: &cut, configuration: configuration) == nil)
+        }
+    }
 }

@@ -56,4 +56,27 @@ struct TimeSeriesStoreTests {
             #expect(after.times == kept.map(\.0), "\(name): the newest samples as appended")
         }
     }
+
+    @Test("a step of the wall clock is journalled, so recovery takes the samples after it as the live store did")
+    func clockStepSurvivesRecovery() throws {
+        let directory = try folder()
+        var store: TimeSeriesStore? = try open(directory)
+        let synced: Int64 = 1_796_000_000 * Self.second
+        for index in 0..<100 { store!.append(sensor: "rain", value: 1, at: Timestamp(nanoseconds: synced + Int64(index) * Self.second)) }
+        store!.flush()
+        // The clock goes back an hour: told of it, the store takes the samples on the new clock.
+        store!.clockStepped()
+        for index in 0..<10 {
+            let outcome = store!.append(sensor: "rain", value: 2, at: Timestamp(nanoseconds: synced - 3600 * Self.second + Int64(index) * Self.second))
+            #expect(outcome == .appended)
+        }
+        store!.flush()
+        let before = store!.series("rain")!.samples(from: .min, to: .max)
+        store = nil
+        let reopened = try open(directory)
+        let after = try #require(reopened.series("rain")).samples(from: .min, to: .max)
+        #expect(after.times == before.times)
+        #expect(after.times.count == 110)
+        #expect(reopened.series("rain")!.counters.clockSteps == 1)
+    }
 }

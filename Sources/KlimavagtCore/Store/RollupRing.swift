@@ -92,8 +92,10 @@ public struct RollupRing: Sendable {
     /// The steps that start in `[from, to)` and hold samples, oldest first.
     public func points(from: Int64, to: Int64) -> [Point] {
         guard newestStep != .min, from < to else { return [] }
-        let first = max(stepNumber(of: from), newestStep - Int64(slots) + 1)
-        let last = min(stepNumber(of: to - 1), newestStep)
+        // Clamped to the steps the ring can hold first, so open-ended ranges (.min, .max) cannot overflow.
+        let lowest = newestStep - Int64(slots) + 1
+        let first = from <= lowest &* step ? lowest : max(stepNumber(of: from), lowest)
+        let last = to > (newestStep &+ 1) &* step ? newestStep : min(stepNumber(of: to - 1), newestStep)
         guard first <= last else { return [] }
         var result: [Point] = []
         for number in first...last {

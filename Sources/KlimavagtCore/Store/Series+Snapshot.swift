@@ -91,7 +91,7 @@ extension Series {
             guard let value = reader.readSignedVarint() else { return nil }
             fields.append(value)
         }
-        guard let open = reader.readVarint(), open <= UInt64(openTimes.count) else { return nil }
+        guard let open = reader.readVarint(), open <= (sameShape ? UInt64(openTimes.count) : 1 << 24) else { return nil }
         var openSamples: [(Int64, Double)] = []
         for _ in 0..<open {
             guard let time = reader.readInt64(), let value = reader.readDouble() else { return nil }

@@ -196,6 +196,16 @@ public struct Series: Sendable {
         blocks[(blockHead + blockCount) % blocks.count] = block
         blockCount += 1
         writeWord = end
+        if let age = configuration.rawDuration {
+            let (seconds, attoseconds) = age.components
+            let oldest = block.lastTime &- (seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            while blockCount > 1, blocks[blockHead].lastTime < oldest {
+                counters.evictedBlocks += 1
+                counters.evictedSamples += Int64(blocks[blockHead].count)
+                blockHead = (blockHead + 1) % blocks.count
+                blockCount -= 1
+            }
+        }
     }
 
     /// The samples with times in `[from, to)`, oldest first.

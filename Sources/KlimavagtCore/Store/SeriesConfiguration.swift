@@ -3,6 +3,9 @@ public struct SeriesConfiguration: Sendable, Equatable {
     public var id: String
     /// Memory for compressed raw samples; the oldest blocks go first when it is full.
     public var rawBytes: Int
+    /// If set, sealed blocks whose newest sample is older than this before the series' newest are dropped too, so the
+    /// raw data covers a duration rather than only a number of bytes.
+    public var rawDuration: Duration?
     /// Samples per sealed block.
     public var blockSize: Int
     /// How late a sample may arrive and still be inserted in order (bounded by the open blocks' span).
@@ -41,6 +44,7 @@ public struct SeriesConfiguration: Sendable, Equatable {
                 windows: [Window] = [], isCount: Bool = false, timeResolution: Duration = .milliseconds(1))
     {
         self.timeResolution = timeResolution
+        self.rawDuration = nil
         self.id = id
         self.rawBytes = rawBytes
         self.blockSize = blockSize
