@@ -1,4 +1,5 @@
 import KlimavagtCore
+import KlimavagtGPIO
 import KlimavagtMQTT
 
 /// The agent's configuration as read from its YAML file, with defaults applied and device profiles resolved.
@@ -56,6 +57,16 @@ public struct Configuration: Sendable {
         public var bias: String?
         public var activeLow: Bool
         public var mode: Mode
+
+        /// Opens the line for `sensor`; a missing chip, a busy line or a permission problem fails here with a message
+        /// that says why.
+        public func open(for sensor: String) throws(GPIOError) -> GPIOLineMonitor {
+            let chip = try GPIOChip(self.chip)
+            defer { chip.close() }
+            return try chip.monitor(
+                line: line, bias: bias.flatMap(GPIOBias.init(rawValue:)), activeLow: activeLow,
+                consumer: "klimavagt:\(sensor)")
+        }
 
         public enum Mode: Sendable, Equatable {
             /// Counts pulses whose width lies within the bounds.

@@ -24,13 +24,9 @@ public struct GPIOContactInput: Service {
         self.logger = logger
     }
 
-    /// Opens the line for both edges; a missing chip, a busy line or a permission problem fails here.
+    /// Opens the line; a missing chip, a busy line or a permission problem fails here with a message that says why.
     public func open() throws(GPIOError) -> GPIOLineMonitor {
-        let chip = try GPIOChip(input.chip)
-        defer { chip.close() }
-        return try chip.monitor(
-            line: input.line, bias: input.bias.flatMap(GPIOBias.init(rawValue:)), activeLow: input.activeLow,
-            consumer: "klimavagt:\(sensor)")
+        try input.open(for: sensor)
     }
 
     public func run() async throws {

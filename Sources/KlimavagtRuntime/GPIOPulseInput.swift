@@ -20,11 +20,7 @@ public struct GPIOPulseInput: Service {
 
     /// Opens the line; a missing chip, a busy line or a permission problem fails here with a message that says why.
     public func open() throws(GPIOError) -> GPIOLineMonitor {
-        let chip = try GPIOChip(input.chip)
-        defer { chip.close() }
-        return try chip.monitor(
-            line: input.line, bias: input.bias.flatMap(GPIOBias.init(rawValue:)), activeLow: input.activeLow,
-            consumer: "klimavagt:\(sensor)")
+        try input.open(for: sensor)
     }
 
     public func run() async throws {

@@ -165,10 +165,15 @@ extension TimeSeriesStore {
             try journal?.seekToEnd()
             return
         }
+        try startJournal(at: journalPath)
+    }
+
+    /// Replaces the journal with one holding only the current generation, atomically; every stream starts afresh.
+    func startJournal(at path: String) throws {
         var start = BinaryWriter()
         appendRecord(type: 0, to: &start) { $0.writeVarint(generation) }
-        try AtomicFile.write(Data(start.bytes), to: journalPath)
-        journal = try FileHandle(forUpdating: URL(fileURLWithPath: journalPath))
+        try AtomicFile.write(Data(start.bytes), to: path)
+        journal = try FileHandle(forUpdating: URL(fileURLWithPath: path))
         try journal?.seekToEnd()
         journalBytes = start.bytes.count
         declared.removeAll()

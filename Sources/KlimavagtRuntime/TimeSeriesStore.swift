@@ -210,14 +210,7 @@ public final class TimeSeriesStore: @unchecked Sendable {
             generation += 1
             try? journal?.close()
             journal = nil
-            var start = BinaryWriter()
-            appendRecord(type: 0, to: &start) { $0.writeVarint(generation) }
-            try AtomicFile.write(Data(start.bytes), to: journalPath)
-            journal = try FileHandle(forUpdating: URL(fileURLWithPath: journalPath))
-            try journal?.seekToEnd()
-            journalBytes = start.bytes.count
-            declared.removeAll()
-            streams = order.map { SampleStream(resolution: series[$0]!.resolution) }
+            try startJournal(at: journalPath)
         } catch {
             logger.error("store snapshot \(snapshotPath): cannot write (\(error.localizedDescription)); the journal goes on")
         }
