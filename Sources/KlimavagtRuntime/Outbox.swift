@@ -105,8 +105,10 @@ public final class Outbox: Service, @unchecked Sendable {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await draining.value
-            } onGracefulShutdown: {
-                // When the group shuts down, give the queue a bounded time to drain; the journal keeps the rest.
+            } onGracefulShutdown: { [self] in
+                // In its turn of the group's shutdown (after the pipeline, which enqueues no more), the queue ends
+                // once drained, within a bounded time; the journal keeps the rest.
+                finish()
                 Task {
                     try? await Task.sleep(for: drainTimeout)
                     draining.cancel()

@@ -193,8 +193,8 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
-    /// Stops the timer, publishes held-back states, writes the pulse totals, and closes the outbox's queue after
-    /// what is already in it.
+    /// Stops the timer, publishes held-back states and writes the pulse totals; the outbox, shut down after the
+    /// pipeline, delivers what is queued.
     public func stop() {
         lock.lock()
         defer { lock.unlock() }
@@ -208,7 +208,6 @@ public final class Pipeline: @unchecked Sendable {
         timer?.cancel()
         timer = nil
         timerWakesAt = nil
-        outbox.finish()
         for waiter in idleWaiters { waiter.resume() }
         idleWaiters.removeAll()
     }
