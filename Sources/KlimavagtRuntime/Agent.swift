@@ -15,7 +15,8 @@ public enum Agent {
     /// Runs until SIGTERM or SIGINT, or, with `exitWhenInputsEnd`, until every input has ended and every window
     /// has emptied (the demo's end).
     public static func run(configuration: Configuration, stateDirectory: String, exitWhenInputsEnd: Bool,
-                           logger: Logger, health: InputHealth = InputHealth()) async throws
+                           logger: Logger, controlSocket: String? = nil, version: String = "dev",
+                           health: InputHealth = InputHealth()) async throws
     {
         var traces: [String: Trace] = [:]
         for sensor in configuration.sensors {
@@ -107,6 +108,25 @@ public enum Agent {
                 client: client, sensors: configuration.sensors, pipeline: pipeline, clock: clock, health: health,
                 logger: logger)))
         }
+        var control: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let controlSocket {
+            let reporter = StatusReporter(
+                configuration: configuration, client: client, outbox: outbox, pipeline: pipeline, store: store,
+                health: health, clock: clock, stateDirectory: stateDirectory, started: Date(), version: version)
+            control.append(.init(service: ControlServer(path: controlSocket, logger: logger) { request in
+                switch request {
+                case "ping": return "pong"
+                case "status":
+                    let encoder = JSONEncoder()
+                    encoder.keyEncodingStrategy = .convertToSnakeCase
+                    encoder.outputFormatting = .sortedKeys
+                    return (try? encoder.encode(reporter.status())).map { String(decoding: $0, as: UTF8.self) }
+                        ?? #"{"error":"the status could not be encoded"}"#
+                default:
+                    return #"{"error":"unknown request; known: status, ping"}"#
+                }
+            }))
+        }
         let pipelineService = PipelineService(pipeline: pipeline, exitWhenInputsEnd: exitWhenInputsEnd)
         let group = ServiceGroup(configuration: .init(
             services: [
@@ -117,7 +137,7 @@ public enum Agent {
                 .init(service: outbox, successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: pipelineService,
                       successTerminationBehavior: exitWhenInputsEnd ? .gracefullyShutdownGroup : .cancelGroup),
-            ] + inputs,
+            ] + control + inputs,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

@@ -35,6 +35,8 @@ public final class Outbox: Service, @unchecked Sendable {
     private var alerts: [AlertItem] = []
     private var telemetry: [(topic: String, payload: String)] = []
     private var droppedTelemetry = 0
+    private var journalErrors = 0
+    private var lastJournalError: String?
     private let signals: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
@@ -61,6 +63,16 @@ public final class Outbox: Service, @unchecked Sendable {
         journal?.lifecycles ?? [:]
     }
 
+    /// The journal's size and its write failures (a full disk or quota), for the CLI's status.
+    public var journalHealth: (path: String?, bytes: UInt64, writeErrors: Int, lastError: String?) {
+        lock.withLock { (journal?.path, journal?.size ?? 0, journalErrors, lastJournalError) }
+    }
+
+    private func noteJournalError(_ error: any Error) {
+        journalErrors += 1
+        lastJournalError = "\(error.localizedDescription)"
+    }
+
     /// Alert events waiting for the broker, and telemetry messages waiting or dropped.
     public var depth: (alerts: Int, telemetry: Int, droppedTelemetry: Int) {
         lock.withLock { (alerts.count, telemetry.count, droppedTelemetry) }
@@ -74,6 +86,7 @@ public final class Outbox: Service, @unchecked Sendable {
             do {
                 number = try journal?.append(event, since: since).number
             } catch {
+                noteJournalError(error)
                 logger.error("outbox: cannot write alert \(event.rule) seq \(event.seq) to the journal (\(error)); it is kept in memory only")
             }
             alerts.append(AlertItem(journalNumber: number, event: event, since: since))
@@ -132,6 +145,7 @@ public final class Outbox: Service, @unchecked Sendable {
                     item.publishedAt = now
                     if let number = item.journalNumber {
                         do { try journal?.markPublished(number, at: now) } catch {
+                            lock.withLock { noteJournalError(error) }
                             logger.error("outbox: cannot record publication in the journal: \(error)")
                         }
                     }
@@ -146,6 +160,7 @@ public final class Outbox: Service, @unchecked Sendable {
                 lock.withLock {
                     if let number = item.journalNumber {
                         do { try journal?.markAcknowledged(number) } catch {
+                            noteJournalError(error)
                             logger.error("outbox: cannot record an acknowledgement in the journal: \(error)")
                         }
                     }

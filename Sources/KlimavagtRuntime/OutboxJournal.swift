@@ -34,7 +34,7 @@ final class OutboxJournal {
     private(set) var pending: [Entry] = []
     private(set) var lifecycles: [String: AlertLifecycle] = [:]
     private var nextNumber: Int64 = 1
-    private var size: UInt64 = 0
+    private(set) var size: UInt64 = 0
     private let compactAbove: UInt64
 
     init(directory: String, logger: Logger, compactAbove: UInt64 = 256 * 1024) throws {

@@ -117,6 +117,12 @@ public final class Pipeline: @unchecked Sendable {
         engine.register(sensor.spec)
     }
 
+    /// Each sensor's latest reading and its verdict, and each rule's lifecycle, for the CLI's status.
+    public var statusSnapshot: (readings: [String: (reading: Reading, verdict: PlausibilityCheck.Verdict)],
+                                sensors: [String], lifecycles: [String: AlertLifecycle]) {
+        lock.withLock { (latest, sensors.keys.sorted(), engine.lifecycles) }
+    }
+
     /// The time of the sensor's latest reading, so inputs can refuse readings older than it.
     public func latestTime(of sensor: String) -> Timestamp? {
         lock.withLock { latest[sensor]?.reading.time }

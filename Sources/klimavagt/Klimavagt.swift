@@ -12,7 +12,7 @@ struct Klimavagt: AsyncParsableCommand {
         commandName: "klimavagt",
         abstract: "Watches rain gauges and water levels and publishes cloudburst and storm-surge alerts over MQTT.",
         version: version,
-        subcommands: [Run.self, CheckConfig.self, Replay.self, GPIO.self])
+        subcommands: [Run.self, Status.self, CheckConfig.self, Replay.self, GPIO.self])
 }
 
 /// Exit statuses from the contract (sysexits.h).
@@ -49,6 +49,14 @@ struct ConfigOptions: ParsableArguments {
             throw ExitCode(ExitStatus.configuration)
         }
     }
+}
+
+let controlSocketHelp = "The agent's control socket (default: $RUNTIME_DIRECTORY/control.sock, else /run/klimavagt/control.sock)."
+
+/// Where the agent listens and the CLI asks: systemd's RuntimeDirectory= when set.
+var defaultControlSocket: String {
+    let runtime = ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+    return "\(runtime ?? "/run/klimavagt")/control.sock"
 }
 
 func makeLogger(level: Logger.Level) -> Logger {

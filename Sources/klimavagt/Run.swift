@@ -20,6 +20,9 @@ extension Klimavagt {
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
         var logLevel: Logger.Level = .info
 
+        @Option(help: ArgumentHelp(controlSocketHelp))
+        var controlSocket: String?
+
         func run() async throws {
             let configuration = try options.load()
             let logger = makeLogger(level: logLevel)
@@ -27,7 +30,8 @@ extension Klimavagt {
                 let state = stateDir ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]?
                     .split(separator: ":").first.map(String.init) ?? "/var/lib/klimavagt"
                 try await Agent.run(configuration: configuration, stateDirectory: state,
-                                    exitWhenInputsEnd: exitWhenInputsEnd, logger: logger)
+                                    exitWhenInputsEnd: exitWhenInputsEnd, logger: logger,
+                                    controlSocket: controlSocket ?? defaultControlSocket, version: Klimavagt.version)
             } catch let error as Agent.StartError {
                 FileHandle.standardError.write(Data("klimavagt: \(error.description)\n".utf8))
                 throw ExitCode(error.exitStatus)

@@ -1,4 +1,5 @@
 import Foundation
+import KlimavagtMQTT
 import KlimavagtTestSupport
 import Testing
 
@@ -72,5 +73,70 @@ struct CLITests {
         #expect(try Klimavagt.run(["replay"]).status == 64)
         #expect(try Klimavagt.run(["check-config", "--config", "/nonexistent.yaml"]).status == 64)
         #expect(try Klimavagt.run(["no-such-command"]).status == 64)
+    }
+}
+
+/// `klimavagt status` against a running agent, and without one.
+@Suite("CLI status", .serialized)
+struct StatusCommandTests {
+    @Test("status shows the broker, outbox, store, each sensor with its refusals, and each alert; exit 69 without an agent")
+    func status() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-status-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "time,sensor,value\n2024-01-01T00:00:00Z,rain-1,3\n2024-01-01T00:00:01Z,rain-1,80\n"
+            .write(to: folder.appendingPathComponent("trace.csv"), atomically: true, encoding: .utf8)
+        try """
+            site: status-test
+            mqtt: {host: 127.0.0.1, port: \(broker.port)}
+            sensors:
+              - id: rain-1
+                device: rimco-0.2mm
+                input: {simulated: {file: trace.csv, speed: 1}}
+              - id: level-1
+                unit: cm
+                input: {mqtt: {topic: site/level, max_clock_skew: never}}
+            rules:
+              - id: skybrud
+                kind: cloudburst
+                sensor: rain-1
+            """.write(to: folder.appendingPathComponent("agent.yaml"), atomically: true, encoding: .utf8)
+        let socket = folder.appendingPathComponent("control.sock").path
+        let agent = try Klimavagt.start(["run", "--config", folder.appendingPathComponent("agent.yaml").path,
+                                          "--state-dir", folder.appendingPathComponent("state").path,
+                                          "--control-socket", socket])
+        defer { agent.signal(SIGKILL); agent.wait() }
+        let publisher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "status-device"))
+        defer { publisher.close() }
+        try await publisher.connect()
+        // Wait for the agent to answer, then for the cloudburst (81 tips by 00:00:01).
+        var result = try Klimavagt.run(["status", "--socket", socket])
+        for _ in 0..<100 where !result.stdout.contains("alert skybrud: firing") {
+            try await Task.sleep(for: .milliseconds(100))
+            try await publisher.publish("site/level", payload: Array("oops".utf8))
+            result = try Klimavagt.run(["status", "--socket", socket])
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("klimavagt 0.1.0, site status-test, pid ") == true)
+        #expect(lines.contains("broker 127.0.0.1:\(broker.port): connected"))
+        #expect(lines.contains { $0.hasPrefix("clock: ") })
+        #expect(lines.contains { $0.hasPrefix("state directory \(folder.appendingPathComponent("state").path): ") && $0.hasSuffix(" free") })
+        #expect(lines.contains { $0.hasPrefix("outbox: ") && $0.contains("no write errors") })
+        #expect(lines.contains { $0.hasPrefix("store: 1 series, 2 samples") })
+        #expect(lines.contains("sensor rain-1: 16 mm at 2024-01-01T00:00:01Z, 0 s ago, ok")
+            || lines.contains { $0.hasPrefix("sensor rain-1: 16 mm at 2024-01-01T00:00:01Z, ") })
+        #expect(lines.contains { $0.hasPrefix("sensor level-1: no reading yet; refused not_json ") })
+        #expect(lines.contains { $0.hasPrefix("alert skybrud: firing warning since 2024-01-01T00:00:01Z (seq 1)") })
+        let json = try Klimavagt.run(["status", "--socket", socket, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((object["outbox"] as? [String: Any])?["journal_write_errors"] as? Int == 0)
+
+        agent.signal(SIGTERM)
+        #expect(await agent.wait(seconds: 15) == 0)
+        let gone = try Klimavagt.run(["status", "--socket", socket])
+        #expect(gone.status == 69)
+        #expect(gone.stderr == "klimavagt: the agent is not running (no control socket at \(socket))\n")
     }
 }

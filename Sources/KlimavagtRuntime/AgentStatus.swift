@@ -1,0 +1,167 @@
+import Foundation
+import KlimavagtCore
+import KlimavagtMQTT
+
+/// What the running agent tells `klimavagt status` through its control socket.
+public struct AgentStatus: Codable, Sendable {
+    public var version: String
+    public var pid: Int32
+    public var startedAt: String
+    public var uptimeSeconds: Int64
+    public var site: String
+    public var broker: Broker
+    public var clockSynchronised: Bool?
+    public var stateDirectory: String
+    public var stateFreeBytes: Int64?
+    public var outbox: Outbox
+    public var store: Store
+    public var sensors: [Sensor]
+    public var alerts: [Alert]
+
+    public struct Broker: Codable, Sendable {
+        public var host: String
+        public var port: Int
+        public var connected: Bool
+        public var lastError: String?
+    }
+
+    public struct Outbox: Codable, Sendable {
+        public var alertsWaiting: Int
+        public var telemetryWaiting: Int
+        public var telemetryDropped: Int
+        public var journalBytes: UInt64
+        public var journalWriteErrors: Int
+        public var lastJournalError: String?
+    }
+
+    public struct Store: Codable, Sendable {
+        public var series: Int
+        public var samples: Int
+        public var compressedBytes: Int
+        public var journalBytesWritten: Int
+        public var rejectedLate: Int64
+    }
+
+    public struct Sensor: Codable, Sendable {
+        public var id: String
+        public var unit: String
+        public var value: Double?
+        public var time: String?
+        public var ageSeconds: Int64?
+        public var quality: String?
+        public var refused: [String: Int]
+    }
+
+    public struct Alert: Codable, Sendable {
+        public var rule: String
+        public var state: String
+        public var severity: String?
+        public var since: String?
+        public var seq: Int64
+    }
+}
+
+/// Gathers an `AgentStatus` from the running parts; every part it reads is thread-safe.
+public struct StatusReporter: Sendable {
+    let configuration: Configuration
+    let client: MQTTClient
+    let outbox: Outbox
+    let pipeline: Pipeline
+    let store: TimeSeriesStore
+    let health: InputHealth
+    let clock: any AgentClock
+    let stateDirectory: String
+    let started: Date
+    let version: String
+
+    public init(configuration: Configuration, client: MQTTClient, outbox: Outbox, pipeline: Pipeline,
+                store: TimeSeriesStore, health: InputHealth, clock: any AgentClock, stateDirectory: String,
+                started: Date, version: String)
+    {
+        self.configuration = configuration
+        self.client = client
+        self.outbox = outbox
+        self.pipeline = pipeline
+        self.store = store
+        self.health = health
+        self.clock = clock
+        self.stateDirectory = stateDirectory
+        self.started = started
+        self.version = version
+    }
+
+    public func status() -> AgentStatus {
+        let now = clock.now()
+        let snapshot = pipeline.statusSnapshot
+        let depth = outbox.depth
+        let journal = outbox.journalHealth
+        let refused = health.rejectedCounts
+        var samples = 0
+        var compressed = 0
+        var rejectedLate: Int64 = 0
+        for id in store.sensorIDs {
+            guard let series = store.series(id) else { continue }
+            samples += series.retainedSampleCount
+            compressed += series.compressedBytes
+            rejectedLate += series.counters.rejectedTooLate
+        }
+        var specs: [String: SensorSpec] = [:]
+        for sensor in configuration.sensors { specs[sensor.id] = sensor.spec }
+        let sensors = snapshot.sensors.map { id -> AgentStatus.Sensor in
+            let latest = snapshot.readings[id]
+            let spec = specs[id] ?? templateSpec(id)
+            // A pulse counter's reading is a number of pulses; shown as what they measure.
+            let value = latest.map { spec?.amount(ofPulses: Int64($0.reading.value.rounded())) ?? $0.reading.value }
+            let isPulses: Bool
+            if case .pulses = spec?.measure { isPulses = true } else { isPulses = false }
+            return AgentStatus.Sensor(
+                id: id, unit: spec?.unit ?? "", value: isPulses ? value : latest?.reading.value,
+                time: latest?.reading.time.rfc3339,
+                ageSeconds: latest.map { (now - $0.reading.time).components.seconds },
+                quality: latest.map { $0.verdict == .ok ? "ok" : "suspect (\($0.verdict.rawValue))" },
+                refused: refused[id] ?? [:])
+        }
+        let alerts = configuration.rules.map { rule -> AgentStatus.Alert in
+            let lifecycle = snapshot.lifecycles[rule.id]
+            return AgentStatus.Alert(
+                rule: rule.id, state: lifecycle?.state.rawValue ?? "inactive",
+                severity: lifecycle?.lastEvent?.severity.rawValue, since: lifecycle?.since?.rfc3339,
+                seq: lifecycle?.seq ?? 0)
+        }
+        var free: Int64?
+        var stats = statvfs()
+        if statvfs(stateDirectory, &stats) == 0 { free = Int64(stats.f_bavail) * Int64(stats.f_frsize) }
+        return AgentStatus(
+            version: version, pid: getpid(),
+            startedAt: Timestamp(nanoseconds: Int64(started.timeIntervalSince1970 * 1e9)).rfc3339,
+            uptimeSeconds: Int64(Date().timeIntervalSince(started)), site: configuration.site,
+            broker: .init(host: configuration.mqtt.host, port: configuration.mqtt.port, connected: client.connected,
+                          lastError: client.lastError.map { "\($0)" }),
+            clockSynchronised: Self.clockSynchronised(), stateDirectory: stateDirectory, stateFreeBytes: free,
+            outbox: .init(alertsWaiting: depth.alerts, telemetryWaiting: depth.telemetry,
+                          telemetryDropped: depth.droppedTelemetry, journalBytes: journal.bytes,
+                          journalWriteErrors: journal.writeErrors, lastJournalError: journal.lastError),
+            store: .init(series: store.sensorIDs.count, samples: samples, compressedBytes: compressed,
+                         journalBytesWritten: store.statistics.journalBytesWritten, rejectedLate: rejectedLate),
+            sensors: sensors, alerts: alerts)
+    }
+
+    private func templateSpec(_ id: String) -> SensorSpec? {
+        configuration.sensors.first { $0.isTemplate && SensorTemplate($0.id)?.match(id) != nil }?.spec
+    }
+
+    /// Whether the kernel says the clock is synchronised (NTP), from adjtimex(2) in read-only mode; nil if it cannot
+    /// be asked. Glibc's module does not export <sys/timex.h>, so the call goes through dlsym with a zeroed buffer
+    /// larger than `struct timex` (whose first field, `modes` = 0, asks for nothing to change).
+    static func clockSynchronised() -> Bool? {
+        typealias AdjustTime = @convention(c) (UnsafeMutableRawPointer) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "adjtimex") else { return nil }
+        let adjust = unsafeBitCast(symbol, to: AdjustTime.self)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+        let state = adjust(buffer)
+        guard state >= 0 else { return nil }
+        return state != 5   // TIME_ERROR: the clock is not synchronised
+    }
+}
