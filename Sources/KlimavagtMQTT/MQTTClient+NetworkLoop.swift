@@ -31,6 +31,7 @@ extension MQTTClient {
             }
             let rc = mosquitto_loop(handle, 1000, 1)
             messages.deliverPending()
+            condition.withLock { loopPasses += 1 }
             if let error = MQTTError(returnCode: rc, operation: "keep the session with \(options.host):\(options.port)") {
                 socketOpen = false
                 let outcome = noteFailure(error)
@@ -70,7 +71,9 @@ extension MQTTClient {
         let deadline = Date().addingTimeInterval(seconds)
         condition.lock()
         while !closing, Date() < deadline {
-            _ = condition.wait(until: deadline)
+            // Waking each second keeps `networkLoopPasses` moving, which the watchdog reads as the thread being alive.
+            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(1)))
+            loopPasses += 1
         }
         condition.unlock()
         delay = min(delay * 2, options.reconnectMaximum)

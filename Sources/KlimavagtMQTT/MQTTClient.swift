@@ -38,6 +38,7 @@ public final class MQTTClient: @unchecked Sendable {
     var failFast = false
     var refusal: MQTTError?
     var lastErrorValue: MQTTError?
+    var loopPasses = 0
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
@@ -105,6 +106,11 @@ public final class MQTTClient: @unchecked Sendable {
     /// Received messages dropped, oldest first, because the reader of `messages` fell more than 8192 behind.
     public var droppedMessages: Int {
         messages.droppedCount
+    }
+
+    /// How many times the network thread has gone round its loop (at least once a second while it runs).
+    public var networkLoopPasses: Int {
+        condition.withLock { loopPasses }
     }
 
     /// The most recent failure to connect or loss of the session, if any.

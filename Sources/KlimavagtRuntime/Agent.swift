@@ -127,6 +127,18 @@ public enum Agent {
                 }
             }))
         }
+        let notifier = SystemdNotifier()
+        if notifier.isActive {
+            let statusClient = client
+            control.append(.init(service: SystemdSupervision(
+                notifier: notifier, client: client, pipeline: pipeline, logger: logger,
+                status: {
+                    let firing = pipeline.statusSnapshot.lifecycles.values.filter { $0.state == .firing }.count
+                    return "broker \(statusClient.connected ? "connected" : "not connected"); "
+                        + "\(configuration.sensors.count) sensors, \(configuration.rules.count) rules, \(firing) alerts firing; "
+                        + "outbox \(outbox.depth.alerts) alert events waiting"
+                })))
+        }
         let pipelineService = PipelineService(pipeline: pipeline, exitWhenInputsEnd: exitWhenInputsEnd)
         let group = ServiceGroup(configuration: .init(
             services: [

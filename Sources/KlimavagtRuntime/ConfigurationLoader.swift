@@ -133,7 +133,15 @@ public enum ConfigurationLoader {
         }
         if let password = map["password"] { options.password = try password.string() }
         if let fileReader = map["password_file"] {
-            let path = resolve(try fileReader.string(), against: baseFolder)
+            var written = try fileReader.string()
+            // systemd's LoadCredential= puts the secret in $CREDENTIALS_DIRECTORY.
+            if written.contains("${CREDENTIALS_DIRECTORY}") {
+                guard let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] else {
+                    throw fileReader.error("CREDENTIALS_DIRECTORY is not set: start the agent with systemd's LoadCredential=, or name the file itself")
+                }
+                written = written.replacingOccurrences(of: "${CREDENTIALS_DIRECTORY}", with: credentials)
+            }
+            let path = resolve(written, against: baseFolder)
             guard let secret = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw fileReader.error("cannot read the password file \(path)")
             }

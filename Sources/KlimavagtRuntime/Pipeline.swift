@@ -117,6 +117,11 @@ public final class Pipeline: @unchecked Sendable {
         engine.register(sensor.spec)
     }
 
+    /// Returns once the pipeline's lock is free: a rule loop or input that wedged it never lets this return.
+    public func heartbeat() {
+        lock.withLock {}
+    }
+
     /// Each sensor's latest reading and its verdict, and each rule's lifecycle, for the CLI's status.
     public var statusSnapshot: (readings: [String: (reading: Reading, verdict: PlausibilityCheck.Verdict)],
                                 sensors: [String], lifecycles: [String: AlertLifecycle]) {

@@ -60,7 +60,10 @@ var defaultControlSocket: String {
 }
 
 func makeLogger(level: Logger.Level) -> Logger {
-    var logger = Logger(label: "klimavagt") { label in StreamLogHandler.standardError(label: label) }
+    let journal = JournalLogHandler.standardErrorIsJournal
+    var logger = Logger(label: "klimavagt") { label in
+        journal ? JournalLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
+    }
     logger.logLevel = level
     return logger
 }

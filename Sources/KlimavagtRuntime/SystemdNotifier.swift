@@ -1,0 +1,48 @@
+import Foundation
+
+/// Tells systemd how the service is doing through `$NOTIFY_SOCKET` (sd_notify(3)): `READY=1`, `STATUS=...`,
+/// `WATCHDOG=1`, `STOPPING=1`. Without the variable (not started by systemd with Type=notify) it does nothing.
+public struct SystemdNotifier: Sendable {
+    public let socketPath: String?
+    /// The watchdog interval systemd expects a `WATCHDOG=1` within, from `$WATCHDOG_USEC`, if it set one for us.
+    public let watchdogInterval: Duration?
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        if let microseconds = environment["WATCHDOG_USEC"].flatMap(Int64.init), microseconds > 0,
+           environment["WATCHDOG_PID"].flatMap(Int32.init).map({ $0 == getpid() }) ?? true
+        {
+            watchdogInterval = .microseconds(microseconds)
+        } else {
+            watchdogInterval = nil
+        }
+    }
+
+    public var isActive: Bool { socketPath != nil }
+
+    /// Sends one notification; failures are ignored, as sd_notify's are.
+    @discardableResult
+    public func notify(_ state: String) -> Bool {
+        guard let socketPath else { return false }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var bytes = Array(socketPath.utf8)
+        // An address starting with '@' is in the abstract namespace: a leading NUL and no terminator.
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == 0 ? 0 : 1))
+        let message = Array(state.utf8)
+        let sent = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), socketAddress, length) }
+            }
+        }
+        return sent == message.count
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import KlimavagtMQTT
+import Logging
+import ServiceLifecycle
+
+/// Reports to systemd: `READY=1` once the inputs and the store are open and the broker session is up (or has been
+/// tried for ten seconds), `STATUS=` lines a person can read, and `WATCHDOG=1` only while the pipeline answers and
+/// the MQTT thread goes round its loop, so a wedged rule loop or network thread leads systemd to restart the agent.
+public struct SystemdSupervision: Service {
+    let notifier: SystemdNotifier
+    let client: MQTTClient
+    let pipeline: Pipeline
+    let status: @Sendable () -> String
+    let logger: Logger
+
+    public init(notifier: SystemdNotifier, client: MQTTClient, pipeline: Pipeline, logger: Logger,
+                status: @escaping @Sendable () -> String)
+    {
+        self.notifier = notifier
+        self.client = client
+        self.pipeline = pipeline
+        self.logger = logger
+        self.status = status
+    }
+
+    public func run() async throws {
+        guard notifier.isActive else { return }
+        await cancelWhenGracefulShutdown {
+            // The inputs and the store were opened before the services started; wait for the broker a little.
+            for _ in 0..<100 where !client.connected {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            notifier.notify("READY=1\nSTATUS=\(status())")
+            logger.info("systemd: ready\(notifier.watchdogInterval.map { "; watchdog every \($0)" } ?? "")")
+            let period = notifier.watchdogInterval.map { min($0 / 2, .seconds(10)) } ?? .seconds(10)
+            var passes = client.networkLoopPasses
+            while !Task.isCancelled {
+                try? await Task.sleep(for: period)
+                let loopAlive = client.networkLoopPasses != passes
+                passes = client.networkLoopPasses
+                let pipelineAlive = await Self.answers(within: period, pipeline.heartbeat)
+                if notifier.watchdogInterval != nil {
+                    if loopAlive && pipelineAlive {
+                        notifier.notify("WATCHDOG=1")
+                    } else {
+                        logger.error("systemd: \(pipelineAlive ? "the MQTT thread has stopped" : "the pipeline does not answer"); withholding the watchdog so that systemd restarts the agent")
+                    }
+                }
+                notifier.notify("STATUS=\(status())")
+            }
+        }
+        notifier.notify("STOPPING=1\nSTATUS=stopping")
+    }
+
+    /// Whether `work` returns within `limit`; it runs on a thread of its own so that a wedged lock cannot hang the
+    /// caller (the thread is left behind in that case, as the process is about to be restarted).
+    static func answers(within limit: Duration, _ work: @escaping @Sendable () -> Void) async -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        Thread { work(); done.signal() }.start()
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: done.wait(timeout: .now() + seconds) == .success)
+            }
+        }
+    }
+}

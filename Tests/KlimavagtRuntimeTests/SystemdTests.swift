@@ -1,0 +1,125 @@
+import Foundation
+import KlimavagtTestSupport
+import Testing
+
+/// The agent under systemd: sd_notify messages on a real datagram socket, and the unit files checked by
+/// systemd-analyze.
+@Suite("systemd", .serialized)
+struct SystemdTests {
+    /// A datagram socket standing in for systemd's notification socket.
+    final class NotifySocket: @unchecked Sendable {
+        let path: String
+        let fd: Int32
+
+        init(path: String) throws {
+            self.path = path
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard bound == 0 else { throw BrokerError("cannot bind \(path)") }
+            var timeout = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit {
+            close(fd)
+            unlink(path)
+        }
+
+        /// Messages received until `until` says enough, or `seconds` pass.
+        func receive(seconds: Double, until: ([String]) -> Bool) -> [String] {
+            var messages: [String] = []
+            let deadline = Date().addingTimeInterval(seconds)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while Date() < deadline, !until(messages) {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count > 0 { messages.append(String(decoding: buffer.prefix(count), as: UTF8.self)) }
+            }
+            return messages
+        }
+    }
+
+    @Test("READY=1 with a STATUS once the broker session is up, WATCHDOG=1 while it runs, STOPPING=1 on SIGTERM")
+    func notifications() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-notify-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try """
+            site: notify
+            mqtt: {host: 127.0.0.1, port: \(broker.port)}
+            sensors:
+              - {id: level-1, unit: cm}
+            rules:
+              - {id: high, kind: threshold, sensor: level-1, levels: {warning: 150}}
+            """.write(to: folder.appendingPathComponent("agent.yaml"), atomically: true, encoding: .utf8)
+        let notify = try NotifySocket(path: folder.appendingPathComponent("notify.sock").path)
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.path
+        environment["WATCHDOG_USEC"] = "2000000"
+        // Standard error as the journal: JOURNAL_STREAM names the log file's device and inode.
+        let log = folder.appendingPathComponent("agent.log").path
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        var info = stat()
+        stat(log, &info)
+        environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        let agent = try ChildProcess(Klimavagt.binary, [
+            "run", "--config", folder.appendingPathComponent("agent.yaml").path,
+            "--state-dir", folder.appendingPathComponent("state").path,
+            "--control-socket", folder.appendingPathComponent("control.sock").path,
+        ], environment: environment, outputFile: log)
+        defer { agent.signal(SIGKILL); agent.wait() }
+        let running = notify.receive(seconds: 20) { $0.filter { $0 == "WATCHDOG=1" }.count >= 2 }
+        let ready = try #require(running.first { $0.hasPrefix("READY=1") }, "\(running)\n\(agent.output)")
+        #expect(ready.contains("STATUS=broker connected; 1 sensors, 1 rules, 0 alerts firing"))
+        #expect(running.filter { $0 == "WATCHDOG=1" }.count >= 2, "a watchdog ping every second (half of 2 s)")
+        agent.signal(SIGTERM)
+        let stopping = notify.receive(seconds: 10) { $0.contains { $0.hasPrefix("STOPPING=1") } }
+        #expect(stopping.contains { $0.hasPrefix("STOPPING=1") })
+        #expect(await agent.wait(seconds: 10) == 0)
+        let lines = agent.output.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("<6>MQTT: connecting to 127.0.0.1:\(broker.port)") }, "\(agent.output)")
+        #expect(lines.allSatisfy { $0.hasPrefix("<") }, "every line has a journald priority")
+    }
+
+    /// The unit with ExecStart pointing at the binary under test, as systemd-analyze checks that it exists.
+    func unitUnderTest() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let unit = try String(contentsOf: repositoryRoot.appendingPathComponent("Systemd/klimavagt.service"), encoding: .utf8)
+            .replacingOccurrences(of: "/usr/bin/klimavagt", with: Klimavagt.binary)
+        let path = folder.appendingPathComponent("klimavagt.service").path
+        try unit.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("systemd-analyze verify accepts the unit")
+    func verify() throws {
+        let unit = try unitUnderTest()
+        let output = try run("/bin/sh", ["-c", "systemd-analyze verify --man=no '\(unit)' 2>&1; echo \"exit $?\""])
+        #expect(output.hasSuffix("exit 0\n"), "\(output)")
+    }
+
+    @Test("systemd-analyze security --offline=yes rates the unit's exposure at 2.0 or lower")
+    func exposure() throws {
+        let unit = try unitUnderTest()
+        let output = try run("/bin/sh", ["-c", "systemd-analyze security --offline=yes '\(unit)' 2>&1"])
+        let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
+        let figure = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) })
+        #expect(figure <= 2.0, "\(line)")
+    }
+
+    @Test("the sysusers file creates the service's user and the gpio group")
+    func sysusers() throws {
+        let file = repositoryRoot.appendingPathComponent("Systemd/klimavagt.sysusers").path
+        let output = try run("/bin/sh", ["-c", "systemd-sysusers --dry-run '\(file)' 2>&1; echo \"exit $?\""])
+        #expect(output.hasSuffix("exit 0\n"), "\(output)")
+        #expect(!output.contains("Failed") && !output.contains("rror"), "\(output)")
+    }
+}
