@@ -110,9 +110,9 @@ struct StatusCommandTests {
         let publisher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "status-device"))
         defer { publisher.close() }
         try await publisher.connect()
-        // Wait for the agent to answer, then for the cloudburst (81 tips by 00:00:01).
+        // Wait for the agent to answer, for the cloudburst (83 tips by 00:00:01) and for a refused payload.
         var result = try Klimavagt.run(["status", "--socket", socket])
-        for _ in 0..<100 where !result.stdout.contains("alert skybrud: firing") {
+        for _ in 0..<100 where !(result.stdout.contains("alert skybrud: firing") && result.stdout.contains("refused not_json")) {
             try await Task.sleep(for: .milliseconds(100))
             try await publisher.publish("site/level", payload: Array("oops".utf8))
             result = try Klimavagt.run(["status", "--socket", socket])
