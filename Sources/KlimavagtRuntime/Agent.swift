@@ -71,7 +71,7 @@ public enum Agent {
         do {
             pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger,
                                     stateDirectory: stateDirectory, telemetryInterval: configuration.telemetryInterval,
-                                    store: store)
+                                    store: store, version: version)
         } catch {
             client.close()
             throw StartError(description: error.description, exitStatus: 78)

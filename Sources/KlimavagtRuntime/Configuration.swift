@@ -16,6 +16,9 @@ public struct Configuration: Sendable {
     /// How many telemetry messages wait while the broker is away; beyond, the oldest are dropped. Alert events are
     /// never dropped.
     public var telemetryQuota: Int = 1000
+    /// Home Assistant MQTT discovery: on by default, under this prefix.
+    public var homeAssistantDiscovery = true
+    public var homeAssistantPrefix = "homeassistant"
     /// Memory for each sensor's compressed raw samples.
     public var storeRawBytes: Int = 64 * 1024
     /// How often new samples are written to the store's journal: what a crash can lose at most.

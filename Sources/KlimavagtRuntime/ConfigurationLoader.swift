@@ -7,7 +7,7 @@ public enum ConfigurationLoader {
     public static func load(_ file: String, devicesDirectory: String? = nil) throws(ConfigurationError) -> Configuration {
         let root = try YAMLDocument.load(file)
         let map = try root.mapping(allowed: [
-            "site", "prefix", "board", "mqtt", "telemetry", "store", "devices_dir", "sensors", "rules",
+            "site", "prefix", "board", "mqtt", "telemetry", "store", "home_assistant", "devices_dir", "sensors", "rules",
         ])
         let baseFolder = URL(fileURLWithPath: file).deletingLastPathComponent().path
 
@@ -62,6 +62,16 @@ public enum ConfigurationLoader {
                 }
             }
             if let quota = telemetry["quota"] { configuration.telemetryQuota = try quota.int(in: 10...1_000_000) }
+        }
+        if let homeAssistant = map["home_assistant"] {
+            let settings = try homeAssistant.mapping(allowed: ["discovery", "prefix"])
+            if let discovery = settings["discovery"] { configuration.homeAssistantDiscovery = try discovery.bool() }
+            if let prefix = settings["prefix"] {
+                configuration.homeAssistantPrefix = try prefix.string()
+                guard TopicFilter(configuration.homeAssistantPrefix)?.isPattern == false else {
+                    throw prefix.error("a topic prefix without wildcards")
+                }
+            }
         }
         if let storeReader = map["store"] {
             let store = try storeReader.mapping(allowed: ["raw_bytes", "flush_interval"])

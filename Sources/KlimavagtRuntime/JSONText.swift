@@ -14,6 +14,11 @@ struct JSONText {
         append(key, String(value))
     }
 
+    /// Adds a value that is already JSON (an object or array built elsewhere).
+    mutating func addRaw(_ key: String, _ json: String) {
+        append(key, json)
+    }
+
     var text: String { "{" + body + "}" }
 
     private mutating func append(_ key: String, _ raw: String) {

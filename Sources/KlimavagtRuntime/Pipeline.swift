@@ -22,6 +22,7 @@ public final class Pipeline: @unchecked Sendable {
     private let bootID: String
     private let counters: CounterStore?
     private let store: TimeSeriesStore?
+    private let discovery: HomeAssistantDiscovery?
     /// For a pulse sensor whose rule windows were refilled from the store: the newest pulse counted before the
     /// restart; a reading at or before it (a trace replayed from its start) was counted already.
     private var countedThrough: [String: Timestamp] = [:]
@@ -46,9 +47,14 @@ public final class Pipeline: @unchecked Sendable {
 
     public init(configuration: Configuration, clock: any AgentClock, outbox: Outbox, logger: Logger,
                 stateDirectory: String? = nil, telemetryInterval: Duration = .seconds(1), store: TimeSeriesStore? = nil,
+                version: String = "dev",
                 bootID: String = UUID().uuidString.lowercased()) throws(RuleEngine.SetupError)
     {
         self.store = store
+        discovery = configuration.homeAssistantDiscovery
+            ? HomeAssistantDiscovery(prefix: configuration.prefix, discoveryPrefix: configuration.homeAssistantPrefix,
+                                     site: configuration.site, version: version)
+            : nil
         self.configuration = configuration
         self.clock = clock
         self.outbox = outbox
@@ -91,6 +97,13 @@ public final class Pipeline: @unchecked Sendable {
         let now = clock.now()
         engine.start(at: now)
         armTimer()
+        if let discovery {
+            for sensor in configuration.sensors where !sensor.isTemplate { announce(sensor, with: discovery) }
+            for rule in configuration.rules {
+                let config = discovery.config(for: rule)
+                outbox.enqueue(.retained(topic: config.topic, payload: config.payload))
+            }
+        }
         let lifecycles = engine.lifecycles
         for rule in configuration.rules {
             guard let sensor = engine.sensors[rule.sensor] else { continue }
@@ -115,6 +128,13 @@ public final class Pipeline: @unchecked Sendable {
         guard sensors[sensor.id] == nil else { return }
         sensors[sensor.id] = sensor
         engine.register(sensor.spec)
+        if let discovery { announce(sensor, with: discovery) }
+    }
+
+    private func announce(_ sensor: Configuration.Sensor, with discovery: HomeAssistantDiscovery) {
+        for config in discovery.configs(for: sensor) {
+            outbox.enqueue(.retained(topic: config.topic, payload: config.payload))
+        }
     }
 
     /// Returns once the pipeline's lock is free: a rule loop or input that wedged it never lets this return.
