@@ -114,17 +114,7 @@ public enum Agent {
                 configuration: configuration, client: client, outbox: outbox, pipeline: pipeline, store: store,
                 health: health, clock: clock, stateDirectory: stateDirectory, started: Date(), version: version)
             control.append(.init(service: ControlServer(path: controlSocket, logger: logger) { request in
-                switch request {
-                case "ping": return "pong"
-                case "status":
-                    let encoder = JSONEncoder()
-                    encoder.keyEncodingStrategy = .convertToSnakeCase
-                    encoder.outputFormatting = .sortedKeys
-                    return (try? encoder.encode(reporter.status())).map { String(decoding: $0, as: UTF8.self) }
-                        ?? #"{"error":"the status could not be encoded"}"#
-                default:
-                    return #"{"error":"unknown request; known: status, ping"}"#
-                }
+                reporter.answer(request)
             }))
         }
         let notifier = SystemdNotifier()

@@ -61,6 +61,19 @@ public struct AgentStatus: Codable, Sendable {
     }
 }
 
+/// One step of a `query`: the readings in it, consolidated, in the sensor's unit (pulses turned into what they
+/// measure).
+public struct QueryPoint: Codable, Sendable {
+    public var time: String
+    public var count: Int64
+    public var sum: Double
+    public var minimum: Double
+    public var maximum: Double
+    public var average: Double
+    public var last: Double
+    public var unit: String
+}
+
 /// Gathers an `AgentStatus` from the running parts; every part it reads is thread-safe.
 public struct StatusReporter: Sendable {
     let configuration: Configuration
@@ -144,6 +157,47 @@ public struct StatusReporter: Sendable {
             store: .init(series: store.sensorIDs.count, samples: samples, compressedBytes: compressed,
                          journalBytesWritten: store.statistics.journalBytesWritten, rejectedLate: rejectedLate),
             sensors: sensors, alerts: alerts)
+    }
+
+    /// The answer to a control request: `status`, `sensors`, `alerts`, `history`, `query SENSOR SINCE_S STEP_S`, `ping`.
+    public func answer(_ request: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = .sortedKeys
+        func encode(_ value: some Encodable) -> String {
+            (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? #"{"error":"cannot encode"}"#
+        }
+        let words = request.split(separator: " ").map(String.init)
+        switch words.first {
+        case "ping": return "pong"
+        case "status": return encode(status())
+        case "sensors": return encode(status().sensors)
+        case "alerts": return encode(status().alerts)
+        case "history": return "[" + pipeline.recentEvents.map { $0.json }.joined(separator: ",") + "]"
+        case "query":
+            guard words.count == 4, let since = Int64(words[2]), let step = Int64(words[3]), since > 0, step > 0 else {
+                return #"{"error":"query SENSOR SINCE_SECONDS STEP_SECONDS"}"#
+            }
+            guard let series = store.series(words[1]) else {
+                return encode(["error": "no sensor '\(words[1])' in the store; known: \(store.sensorIDs.joined(separator: ", "))"])
+            }
+            let now = clock.now().nanoseconds
+            let points = series.downsampled(from: now - since * 1_000_000_000, to: now + 1, step: .seconds(step))
+            let spec = configuration.sensors.first { $0.id == words[1] }?.spec ?? templateSpec(words[1])
+            // Pulses become what they measure through integer nanounits, so 3 tips of 0.2 mm are 0.6 mm exactly.
+            func amount(_ value: Double) -> Double {
+                guard case .pulses(let perPulse) = spec?.measure else { return value }
+                if value == value.rounded(), abs(value) < 1e9 { return Double(Int64(value) * perPulse) / 1e9 }
+                return value * Double(perPulse) / 1e9
+            }
+            return encode(points.map { point in
+                QueryPoint(time: Timestamp(nanoseconds: point.start).rfc3339, count: point.count, sum: amount(point.sum),
+                           minimum: amount(point.minimum), maximum: amount(point.maximum),
+                           average: amount(point.average), last: amount(point.last), unit: spec?.unit ?? "")
+            })
+        default:
+            return #"{"error":"unknown request; known: status, sensors, alerts, history, query, ping"}"#
+        }
     }
 
     private func templateSpec(_ id: String) -> SensorSpec? {

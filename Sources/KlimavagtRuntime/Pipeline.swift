@@ -26,6 +26,8 @@ public final class Pipeline: @unchecked Sendable {
     /// For a pulse sensor whose rule windows were refilled from the store: the newest pulse counted before the
     /// restart; a reading at or before it (a trace replayed from its start) was counted already.
     private var countedThrough: [String: Timestamp] = [:]
+    /// The latest alert events since the agent started, newest last, for `klimavagt alerts --history`.
+    private var history: [AlertEvent] = []
     private var rates: [String: PulseRate] = [:]
     private var latest: [String: (reading: Reading, verdict: PlausibilityCheck.Verdict)] = [:]
     /// Sensor states held back by the telemetry interval, published when it has passed.
@@ -135,6 +137,11 @@ public final class Pipeline: @unchecked Sendable {
         for config in discovery.configs(for: sensor) {
             outbox.enqueue(.retained(topic: config.topic, payload: config.payload))
         }
+    }
+
+    /// The alert events since the agent started (the latest 200), oldest first.
+    public var recentEvents: [AlertEvent] {
+        lock.withLock { history }
     }
 
     /// Returns once the pipeline's lock is free: a rule loop or input that wedged it never lets this return.
@@ -315,6 +322,8 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func emit(_ events: [AlertEvent]) {
+        history.append(contentsOf: events)
+        if history.count > 200 { history.removeFirst(history.count - 200) }
         for event in events {
             let since = engine.lifecycles[event.rule]?.since ?? event.eventTime
             outbox.enqueue(.alert(event, since: since))

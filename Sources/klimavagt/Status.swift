@@ -8,32 +8,18 @@ extension Klimavagt {
         static let configuration = CommandConfiguration(
             abstract: "Show the running agent's state: broker, clock, outbox, store, each sensor and alert.")
 
-        @Option(help: ArgumentHelp(controlSocketHelp))
-        var socket: String?
+        @OptionGroup var control: ControlOptions
 
         @Flag(help: "Print the agent's answer as JSON.")
         var json = false
 
         func run() async throws {
-            let path = socket ?? defaultControlSocket
-            let answer: String
-            do {
-                answer = try ControlClient.ask("status", at: path)
-            } catch {
-                FileHandle.standardError.write(Data("klimavagt: \(error.description)\n".utf8))
-                throw ExitCode(ExitStatus.unavailable)
-            }
+            let answer = try control.ask("status")
             if json {
                 print(answer)
                 return
             }
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            guard let status = try? decoder.decode(AgentStatus.self, from: Data(answer.utf8)) else {
-                FileHandle.standardError.write(Data("klimavagt: the agent answered something unexpected: \(answer)\n".utf8))
-                throw ExitCode(ExitStatus.unavailable)
-            }
-            print(Self.describe(status))
+            print(Self.describe(try control.decode(AgentStatus.self, from: answer)))
         }
 
         static func describe(_ status: AgentStatus) -> String {

@@ -79,7 +79,7 @@ struct CLITests {
 /// `klimavagt status` against a running agent, and without one.
 @Suite("CLI status", .serialized)
 struct StatusCommandTests {
-    @Test("status shows the broker, outbox, store, each sensor with its refusals, and each alert; exit 69 without an agent")
+    @Test("status, sensors, query and alerts ask the running agent; exit 69 without one")
     func status() async throws {
         let broker = try MosquittoBroker()
         defer { broker.stop() }
@@ -129,6 +129,21 @@ struct StatusCommandTests {
             || lines.contains { $0.hasPrefix("sensor rain-1: 16 mm at 2024-01-01T00:00:01Z, ") })
         #expect(lines.contains { $0.hasPrefix("sensor level-1: no reading yet; refused not_json ") })
         #expect(lines.contains { $0.hasPrefix("alert skybrud: firing warning since 2024-01-01T00:00:01Z (seq 1)") })
+        let sensors = try Klimavagt.run(["sensors", "--socket", socket])
+        #expect(sensors.stdout.hasPrefix("SENSOR   VALUE  UNIT  TIME"), "\(sensors.stdout)")
+        #expect(sensors.stdout.contains("rain-1   16     mm    2024-01-01T00:00:01Z"), "\(sensors.stdout)")
+        // 3 tips at 00:00:00 and 80 at 00:00:01, in the minute from 00:00: 0.6 and 16 mm.
+        let query = try Klimavagt.run(["query", "rain-1", "--since", "1h", "--step", "1m", "--format", "csv", "--socket", socket])
+        #expect(query.stdout == "time,count,min,avg,max,last,unit\n2024-01-01T00:00:00Z,2,0.6,8.3,16,16,mm\n", "\(query.stderr)")
+        let table = try Klimavagt.run(["query", "rain-1", "--since", "1h", "--step", "1m", "--socket", socket])
+        #expect(table.stdout.contains("rain-1 (mm), average per 1m: ▁"), "\(table.stdout)")
+        let unknown = try Klimavagt.run(["query", "nope", "--socket", socket])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.hasPrefix("klimavagt: no sensor 'nope' in the store; known: "))
+        let alerts = try Klimavagt.run(["alerts", "--socket", socket])
+        #expect(alerts.stdout.contains("skybrud  firing  warning   2024-01-01T00:00:01Z  1"), "\(alerts.stdout)")
+        let history = try Klimavagt.run(["alerts", "--history", "--socket", socket])
+        #expect(history.stdout.hasPrefix("2024-01-01T00:00:01Z  skybrud firing warning (seq 1): Skybrud: 16.6 mm"), "\(history.stdout)")
         let json = try Klimavagt.run(["status", "--socket", socket, "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect((object["outbox"] as? [String: Any])?["journal_write_errors"] as? Int == 0)
