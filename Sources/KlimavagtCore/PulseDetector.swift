@@ -22,13 +22,22 @@ public struct PulseDetector: Sendable {
     }
 
     /// Feeds one edge; `active` is true for a rising (logically active) edge.
+    ///
+    /// The kernel names an edge by the level it reads when its interrupt thread runs, so in fast bounce an edge can
+    /// be named like the one before it. Two rising edges in a row mean the line fell in between: the pulse ends at
+    /// the second, which starts the next. (A falling edge while inactive closes nothing.)
     public mutating func edge(active: Bool, at nanoseconds: Int64) -> Outcome {
         if active {
-            activeSince = nanoseconds
-            return .pending
+            defer { activeSince = nanoseconds }
+            guard let start = activeSince else { return .pending }
+            return judge(start: start, end: nanoseconds)
         }
         guard let start = activeSince else { return .pending }
         activeSince = nil
+        return judge(start: start, end: nanoseconds)
+    }
+
+    private func judge(start: Int64, end nanoseconds: Int64) -> Outcome {
         let width = nanoseconds - start
         if width < minimumWidth.nanosecondsClamped { return .tooShort(start: start, width: width) }
         if width > maximumWidth.nanosecondsClamped { return .tooLong(start: start, width: width) }

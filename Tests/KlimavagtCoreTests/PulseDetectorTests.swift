@@ -50,4 +50,16 @@ struct PulseDetectorTests {
         #expect(detector.edge(active: true, at: 4_000_000_000) == .pending)
         #expect(detector.edge(active: false, at: 4_050_000_000) == .accepted(start: 4_000_000_000, width: 50_000_000))
     }
+
+    @Test("an edge named like the one before it (the kernel read the level late) still closes the pulse once")
+    func misnamedEdges() {
+        var detector = PulseDetector(minimumWidth: .milliseconds(10), maximumWidth: .seconds(1))
+        let ms: Int64 = 1_000_000
+        // A 60 ms tip whose falling edge, followed at once by opening bounce, is reported as rising.
+        let reported: [(Bool, Int64)] = [(true, 0), (true, 60 * ms), (true, 60 * ms + 200_000), (false, 60 * ms + 400_000),
+                                         (false, 61 * ms)]
+        let outcomes = reported.map { detector.edge(active: $0.0, at: $0.1) }
+        #expect(outcomes.filter { if case .accepted = $0 { true } else { false } }.count == 1)
+        #expect(outcomes[1] == .accepted(start: 0, width: 60 * ms))
+    }
 }

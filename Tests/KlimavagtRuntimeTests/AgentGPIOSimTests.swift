@@ -74,18 +74,26 @@ struct AgentGPIOSimTests {
         }
         try drive(1, high: false)
 
-        let states = try await within(60, "rain total 1 mm and the float switch up") {
-            var latest: [String: [String: Any]] = [:]
-            for await message in messages where message.topic.contains("/sensors/") {
-                guard let state = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any],
-                      let sensor = state["sensor"] as? String
-                else { continue }
-                latest[sensor] = state
-                if latest["rain-1"]?["total"] as? Double == 1.0, latest["sump-high"]?["value"] as? Double == 1 {
-                    return latest.mapValues { "\($0)" }
+        let seen = SeenStates()
+        let states: [String: String]
+        do {
+            states = try await within(60, "rain total 1 mm and the float switch up") {
+                var latest: [String: [String: Any]] = [:]
+                for await message in messages where message.topic.contains("/sensors/") {
+                    guard let state = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any],
+                          let sensor = state["sensor"] as? String
+                    else { continue }
+                    latest[sensor] = state
+                    seen.record(message.text)
+                    if latest["rain-1"]?["total"] as? Double == 1.0, latest["sump-high"]?["value"] as? Double == 1 {
+                        return latest.mapValues { "\($0)" }
+                    }
                 }
+                return [:]
             }
-            return [:]
+        } catch {
+            Issue.record("\(error); states seen:\n\(seen.text)\nagent output:\n\(agent.output)")
+            return
         }
         #expect(states.count == 2)
         agent.signal(SIGTERM)
@@ -93,4 +101,16 @@ struct AgentGPIOSimTests {
         let counters = try String(contentsOfFile: folder.appendingPathComponent("state/counters.state").path, encoding: .utf8)
         #expect(counters.contains(#""rain-1":5"#))
     }
+}
+
+/// The sensor states a test has seen, for its failure message.
+final class SeenStates: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    func record(_ line: String) {
+        lock.withLock { lines.append(line) }
+    }
+
+    var text: String { lock.withLock { lines.joined(separator: "\n") } }
 }
