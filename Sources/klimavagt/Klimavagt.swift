@@ -12,7 +12,8 @@ struct Klimavagt: AsyncParsableCommand {
         commandName: "klimavagt",
         abstract: "Watches rain gauges and water levels and publishes cloudburst and storm-surge alerts over MQTT.",
         version: version,
-        subcommands: [Run.self, Status.self, Sensors.self, Query.self, Alerts.self, CheckConfig.self, Replay.self, GPIO.self])
+        subcommands: [Run.self, Status.self, Sensors.self, Query.self, Alerts.self, CheckConfig.self, Replay.self, GPIO.self,
+                      MQTT.self])
 }
 
 /// Exit statuses from the contract (sysexits.h).

@@ -155,3 +155,58 @@ struct StatusCommandTests {
         #expect(gone.stderr == "klimavagt: the agent is not running (no control socket at \(socket))\n")
     }
 }
+
+/// `klimavagt mqtt probe` against real brokers: plain, TLS with the right and a wrong CA, wrong credentials, none.
+@Suite("CLI mqtt probe", .serialized)
+struct ProbeCommandTests {
+    func config(_ mqtt: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-probe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("agent.yaml").path
+        try "site: probe\nmqtt: \(mqtt)\nsensors:\n  - {id: level-1, unit: cm}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    @Test("a reachable broker: connected, and the round trip of five messages")
+    func roundTrip() throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let result = try Klimavagt.run(["mqtt", "probe", "--config", config("{host: 127.0.0.1, port: \(broker.port)}")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasPrefix("broker 127.0.0.1:\(broker.port) (MQTT 3.1.1): connected in ") == true)
+        #expect(lines.last?.hasPrefix("round trip on klimavagt/probe/probe/") == true)
+        #expect(lines.last?.contains(": 5 messages, min ") == true)
+    }
+
+    @Test("TLS with the broker's CA works; with another CA the failure says TLS and what to check")
+    func tls() throws {
+        let material = try TLSMaterial.generate()
+        let other = try TLSMaterial.generate(caName: "some other CA")
+        let broker = try MosquittoBroker(tls: material)
+        defer { broker.stop() }
+        let good = try Klimavagt.run(["mqtt", "probe", "--config", config(
+            "{host: localhost, port: \(broker.port), tls: {ca_file: \(material.caCertificate.path)}}")])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.hasPrefix("broker localhost:\(broker.port) (MQTT 3.1.1, TLS): connected in "))
+        let bad = try Klimavagt.run(["mqtt", "probe", "--config", config(
+            "{host: localhost, port: \(broker.port), tls: {ca_file: \(other.caCertificate.path)}}")])
+        #expect(bad.status == 69)
+        #expect(bad.stderr.hasPrefix("klimavagt: broker localhost:\(broker.port) (MQTT 3.1.1, TLS): TLS failed: check ca_file"), "\(bad.stderr)")
+    }
+
+    @Test("wrong credentials and a missing broker are told apart")
+    func refusals() throws {
+        let broker = try MosquittoBroker(credentials: .init(username: "pumpe", password: "rigtig"))
+        defer { broker.stop() }
+        let wrong = try Klimavagt.run(["mqtt", "probe", "--config", config(
+            "{host: 127.0.0.1, port: \(broker.port), username: pumpe, password: forkert}")])
+        #expect(wrong.status == 69)
+        #expect(wrong.stderr.contains("the broker refused the user name or password"), "\(wrong.stderr)")
+        broker.stop()
+        let missing = try Klimavagt.run(["mqtt", "probe", "--config", config("{host: 127.0.0.1, port: \(broker.port)}")])
+        #expect(missing.status == 69)
+        #expect(missing.stderr.contains("cannot reach the broker"), "\(missing.stderr)")
+    }
+}
