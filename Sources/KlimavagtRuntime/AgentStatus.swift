@@ -207,7 +207,7 @@ public struct StatusReporter: Sendable {
     /// Whether the kernel says the clock is synchronised (NTP), from adjtimex(2) in read-only mode; nil if it cannot
     /// be asked. Glibc's module does not export <sys/timex.h>, so the call goes through dlsym with a zeroed buffer
     /// larger than `struct timex` (whose first field, `modes` = 0, asks for nothing to change).
-    static func clockSynchronised() -> Bool? {
+    public static func clockSynchronised() -> Bool? {
         typealias AdjustTime = @convention(c) (UnsafeMutableRawPointer) -> Int32
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "adjtimex") else { return nil }
         let adjust = unsafeBitCast(symbol, to: AdjustTime.self)

@@ -13,7 +13,7 @@ struct Klimavagt: AsyncParsableCommand {
         abstract: "Watches rain gauges and water levels and publishes cloudburst and storm-surge alerts over MQTT.",
         version: version,
         subcommands: [Run.self, Status.self, Sensors.self, Query.self, Alerts.self, CheckConfig.self, Replay.self, GPIO.self,
-                      MQTT.self])
+                      MQTT.self, Doctor.self])
 }
 
 /// Exit statuses from the contract (sysexits.h).

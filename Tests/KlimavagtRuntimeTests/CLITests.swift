@@ -210,3 +210,43 @@ struct ProbeCommandTests {
         #expect(missing.stderr.contains("cannot reach the broker"), "\(missing.stderr)")
     }
 }
+
+/// `klimavagt doctor`: one line per check, a fix under each failure.
+@Suite("CLI doctor", .serialized)
+struct DoctorCommandTests {
+    @Test("the checks pass or fail one line each, with a fix under each failure; exit 69 when one fails")
+    func doctor() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-doctor-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
+        let config = folder.appendingPathComponent("agent.yaml").path
+        try "site: doctor\nmqtt: {host: 127.0.0.1, port: \(broker.port)}\nsensors:\n  - {id: level-1, unit: cm}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let socket = folder.appendingPathComponent("control.sock").path
+        let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", folder.appendingPathComponent("state").path,
+                                          "--control-socket", socket])
+        defer { agent.signal(SIGKILL); agent.wait() }
+        for _ in 0..<100 where (try? Klimavagt.run(["status", "--socket", socket]).status) != 0 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let arguments = ["doctor", "--config", config, "--state-dir", folder.appendingPathComponent("state").path,
+                         "--socket", socket]
+        let result = try Klimavagt.run(arguments)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("ok   configuration: \(config): 1 sensors, 0 rules"))
+        #expect(lines.contains("ok   broker 127.0.0.1:\(broker.port): connected"))
+        #expect(lines.contains { $0.hasPrefix("ok   state directory: \(folder.appendingPathComponent("state").path): writable, ") })
+        #expect(lines.contains("ok   agent: running, answering on \(socket)"))
+        #expect(lines.contains { $0.hasPrefix("ok   clock: ") || $0.hasPrefix("FAIL clock: ") })
+        for (index, line) in lines.enumerated() where line.hasPrefix("FAIL") {
+            #expect(index + 1 < lines.count && lines[index + 1].hasPrefix("     fix: "), "\(line)")
+        }
+        #expect(result.status == (lines.contains { $0.hasPrefix("FAIL") } ? 69 : 0))
+
+        broker.stop()
+        let down = try Klimavagt.run(arguments)
+        #expect(down.status == 69)
+        #expect(down.stdout.contains("FAIL broker 127.0.0.1:\(broker.port): cannot reach the broker"))
+    }
+}
