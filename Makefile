@@ -2,15 +2,18 @@
 #   make run    install what is missing, build, and play the bundled cloudburst demo against a private broker
 #   make test   install what is missing, build, and run every test (the gpio-sim ones inside the VM kit)
 #   make bench  build the agent for release and run the benchmarks in Benchmarks/ (not part of CI)
+#   make docs   the man page (swift-argument-parser's generate-manual plugin) and bash, zsh and fish completions
 
 SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
 VM_PKGS    := qemu-system-x86 busybox-static udev
 VM         ?= $(firstword $(wildcard ../shared/vm/run-in-vm) $(wildcard $(KLIMAVAGT_VM)))
 
-.PHONY: all deps vm-deps build run test test-host test-gpiosim bench clean
+.PHONY: all deps vm-deps build docs run test test-host test-gpiosim bench clean
 
-all: build
+DOCS := .build/docs
+
+all: build docs
 
 # Installs the Debian packages of $(1) that are not installed yet.
 define apt_install
@@ -33,6 +36,15 @@ vm-deps:
 
 build: deps
 	$(SWIFT) build
+
+# The man page and the shell completions, in $(DOCS).
+docs: build
+	$(SWIFT) package plugin generate-manual --configuration debug
+	@mkdir -p $(DOCS)/man $(DOCS)/completions
+	cp .build/plugins/GenerateManual/outputs/klimavagt/klimavagt.1 $(DOCS)/man/
+	$$($(SWIFT) build --show-bin-path)/klimavagt --generate-completion-script bash > $(DOCS)/completions/klimavagt.bash
+	$$($(SWIFT) build --show-bin-path)/klimavagt --generate-completion-script zsh > $(DOCS)/completions/_klimavagt
+	$$($(SWIFT) build --show-bin-path)/klimavagt --generate-completion-script fish > $(DOCS)/completions/klimavagt.fish
 
 run: build
 	@bash .ci/demo

@@ -14,7 +14,7 @@ extension Klimavagt {
         @Flag(help: "Stop once every input has ended and every rule window has emptied (for demos and traces).")
         var exitWhenInputsEnd = false
 
-        @Option(help: "Where the outbox journal lives (default: $STATE_DIRECTORY, else /var/lib/klimavagt).")
+        @Option(help: "Where the outbox journal, the pulse totals and the store live (default: $STATE_DIRECTORY, else /var/lib/klimavagt).")
         var stateDir: String?
 
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
