@@ -43,5 +43,11 @@ let package = Package(
             path: "Store",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+            .executableTarget(
+            name: "Footprint",
+            dependencies: ["BenchmarkSupport", .product(name: "Benchmark", package: "benchmark")],
+            path: "Footprint",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -4,6 +4,8 @@ import Foundation
 public final class Subprocess: @unchecked Sendable {
     public let pid: pid_t
     private var reaped: (status: Int32, cpu: Duration)?
+    /// Voluntary and involuntary context switches of all the child's threads over its life, once it has been waited for.
+    public private(set) var contextSwitches = 0
 
     /// Starts `arguments[0]` with the rest as its arguments; standard output and error go to `output` (or stay).
     public init(_ arguments: [String], output: String? = nil) throws {
@@ -61,6 +63,7 @@ public final class Subprocess: @unchecked Sendable {
             + .microseconds(Int64(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec))
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         reaped = (code, cpu)
+        contextSwitches = usage.ru_nvcsw + usage.ru_nivcsw
         return (code, cpu)
     }
 

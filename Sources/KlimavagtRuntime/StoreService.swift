@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Writes the store's new samples to its journal every flush interval, and closes it last thing on shutdown.
+/// Writes the store's new samples to its journal one flush interval after they arrive, and closes it last thing on
+/// shutdown.
 ///
 /// It comes before the outbox and the pipeline in the service group, so it stops after both: the pipeline's last
 /// readings are flushed.
@@ -29,14 +30,14 @@ public struct StoreService: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             var offset = Self.wallClockOffset()
-            while !Task.isCancelled {
+            // Idle, the store waits for a sample without a timer; then it flushes one interval later.
+            for await _ in store.samplesWaiting {
                 do {
                     // Real time, not the agent's (simulated) clock: the interval bounds what a crash can lose.
                     try await Task.sleep(for: flushInterval)
                 } catch {
                     break
                 }
-                store.flush()
                 // A board without a real-time clock syncing to NTP long after boot: the wall clock jumps.
                 let now = Self.wallClockOffset()
                 let step = now - offset
@@ -45,6 +46,7 @@ public struct StoreService: Service {
                     logger.notice("wall clock stepped by \(step / 1_000_000_000) s; the store's series start afresh from here")
                     store.clockStepped()
                 }
+                store.flush()
             }
         }
         store.close()

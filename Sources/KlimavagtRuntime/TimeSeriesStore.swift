@@ -29,6 +29,10 @@ public final class TimeSeriesStore: @unchecked Sendable {
     var journalBytes = 0
     var generation: UInt64 = 1
     var lastSync = ContinuousClock.now
+    var hasPending = false
+    /// Yields when a sample arrives with none waiting to be flushed, so an idle store needs no timer.
+    public let samplesWaiting: AsyncStream<Void>
+    let samplesWaitingSink: AsyncStream<Void>.Continuation
     public let syncInterval: Duration
     public let compactAfterBytes: Int
 
@@ -56,6 +60,7 @@ public final class TimeSeriesStore: @unchecked Sendable {
         self.syncInterval = syncInterval
         self.compactAfterBytes = compactAfterBytes
         self.configurationFor = configurationFor
+        (samplesWaiting, samplesWaitingSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         guard let directory else { return }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         recover()
@@ -71,7 +76,13 @@ public final class TimeSeriesStore: @unchecked Sendable {
             let index = seriesIndex(sensor)
             let truncated = Series.truncate(time.nanoseconds, to: series[sensor]!.resolution)
             let outcome = series[sensor]!.append(value, at: truncated)
-            if outcome != .rejectedTooLate, directory != nil { pending[index].append((truncated, value)) }
+            if outcome != .rejectedTooLate, directory != nil {
+                pending[index].append((truncated, value))
+                if !hasPending {
+                    hasPending = true
+                    samplesWaitingSink.yield()
+                }
+            }
             return outcome
         }
     }
@@ -92,6 +103,7 @@ public final class TimeSeriesStore: @unchecked Sendable {
     /// Writes the samples since the last flush as one journal record; fsyncs when `syncInterval` has passed.
     public func flush() {
         lock.withLock {
+            hasPending = false
             guard let journal else { return }
             var records = BinaryWriter()
             for index in order.indices where !declared.contains(index) && !pending[index].isEmpty {
@@ -219,6 +231,7 @@ public final class TimeSeriesStore: @unchecked Sendable {
     /// Flushes, fsyncs and closes the journal; safe to call twice.
     public func close() {
         flush()
+        samplesWaitingSink.finish()
         lock.withLock {
             try? journal?.synchronize()
             try? journal?.close()
