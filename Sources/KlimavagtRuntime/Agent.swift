@@ -13,11 +13,30 @@ public enum Agent {
     }
 
     /// Runs until SIGTERM or SIGINT, or, with `exitWhenInputsEnd`, until every input has ended and every window
-    /// has emptied (the demo's end).
+    /// has emptied (the demo's end). With `reload`, SIGHUP reads the configuration again: if it is valid the
+    /// services stop in order and start again with it (state carries over through the state directory); if not,
+    /// the error is logged and the running configuration stays.
     public static func run(configuration: Configuration, stateDirectory: String, exitWhenInputsEnd: Bool,
                            logger: Logger, controlSocket: String? = nil, version: String = "dev",
-                           health: InputHealth = InputHealth()) async throws
+                           reload: (@Sendable () throws -> Configuration)? = nil) async throws
     {
+        var current = configuration
+        while true {
+            let requested = ReloadRequest()
+            try await runOnce(configuration: current, stateDirectory: stateDirectory, exitWhenInputsEnd: exitWhenInputsEnd,
+                              logger: logger, controlSocket: controlSocket, version: version, reload: reload,
+                              requested: requested)
+            guard let next = requested.configuration else { return }
+            current = next
+            logger.notice("configuration reloaded: \(next.sensors.count) sensors, \(next.rules.count) rules")
+        }
+    }
+
+    private static func runOnce(configuration: Configuration, stateDirectory: String, exitWhenInputsEnd: Bool,
+                                logger: Logger, controlSocket: String?, version: String,
+                                reload: (@Sendable () throws -> Configuration)?, requested: ReloadRequest) async throws
+    {
+        let health = InputHealth()
         var traces: [String: Trace] = [:]
         for sensor in configuration.sensors {
             guard case .simulated(let input) = sensor.input, traces[input.file] == nil else { continue }
@@ -117,6 +136,10 @@ public enum Agent {
                 reporter.answer(request)
             }))
         }
+        if let reload {
+            control.append(.init(service: ReloadWatcher(reload: reload, requested: requested, logger: logger),
+                                 successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let notifier = SystemdNotifier()
         if notifier.isActive {
             let statusClient = client
@@ -133,7 +156,7 @@ public enum Agent {
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: BrokerSession(client: client, statusTopic: "\(configuration.prefix)/status",
-                                             logger: logger)),
+                                             logger: logger, announceOffline: { requested.configuration == nil })),
                 // The outbox ends only after the pipeline has stopped and it has drained: then the agent is done.
                 .init(service: StoreService(store: store, flushInterval: configuration.storeFlushInterval, logger: logger)),
                 .init(service: outbox, successTerminationBehavior: .gracefullyShutdownGroup),

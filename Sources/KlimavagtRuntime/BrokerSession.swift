@@ -9,11 +9,16 @@ public struct BrokerSession: Service {
     let client: MQTTClient
     let statusTopic: String
     let logger: Logger
+    /// Whether to say `offline` when stopping: not when the agent only restarts its services for a reload.
+    let announceOffline: @Sendable () -> Bool
 
-    public init(client: MQTTClient, statusTopic: String, logger: Logger) {
+    public init(client: MQTTClient, statusTopic: String, logger: Logger,
+                announceOffline: @escaping @Sendable () -> Bool = { true })
+    {
         self.client = client
         self.statusTopic = statusTopic
         self.logger = logger
+        self.announceOffline = announceOffline
     }
 
     public func run() async throws {
@@ -33,13 +38,13 @@ public struct BrokerSession: Service {
                 logger.warning("MQTT: session lost (\(error.map(String.init(describing:)) ?? "no reason")); reconnecting")
             }
         }
-        await announceOffline()
+        if announceOffline() { await sayOffline() }
         client.close()
         logger.info("MQTT: closed")
     }
 
     /// Publishes `offline`, waiting at most two seconds for the broker's PUBACK.
-    private func announceOffline() async {
+    private func sayOffline() async {
         guard client.connected else { return }
         let client = self.client, topic = statusTopic
         let (firstDone, signal) = AsyncStream<Void>.makeStream()

@@ -31,7 +31,10 @@ extension Klimavagt {
                     .split(separator: ":").first.map(String.init) ?? "/var/lib/klimavagt"
                 try await Agent.run(configuration: configuration, stateDirectory: state,
                                     exitWhenInputsEnd: exitWhenInputsEnd, logger: logger,
-                                    controlSocket: controlSocket ?? defaultControlSocket, version: Klimavagt.version)
+                                    controlSocket: controlSocket ?? defaultControlSocket, version: Klimavagt.version,
+                                    reload: { [options] in
+                                        try ConfigurationLoader.load(options.config, devicesDirectory: options.devices)
+                                    })
             } catch let error as Agent.StartError {
                 FileHandle.standardError.write(Data("klimavagt: \(error.description)\n".utf8))
                 throw ExitCode(error.exitStatus)

@@ -250,3 +250,51 @@ struct DoctorCommandTests {
         #expect(down.stdout.contains("FAIL broker 127.0.0.1:\(broker.port): cannot reach the broker"))
     }
 }
+
+/// SIGHUP: a valid configuration replaces the running one; an invalid one is logged and the running one stays.
+@Suite("SIGHUP reload", .serialized)
+struct ReloadTests {
+    @Test("a valid configuration is taken on SIGHUP, an invalid one is refused and the agent goes on")
+    func reload() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let config = folder.appendingPathComponent("agent.yaml").path
+        let base = "site: reload\nmqtt: {host: 127.0.0.1, port: \(broker.port)}\nsensors:\n  - {id: level-1, unit: cm}\n"
+        try base.write(toFile: config, atomically: true, encoding: .utf8)
+        let socket = folder.appendingPathComponent("control.sock").path
+        let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", folder.appendingPathComponent("state").path,
+                                          "--control-socket", socket])
+        defer { agent.signal(SIGKILL); agent.wait() }
+        func sensors() async throws -> String {
+            for _ in 0..<100 {
+                let result = try Klimavagt.run(["sensors", "--socket", socket])
+                if result.status == 0 { return result.stdout }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return ""
+        }
+        #expect(try await sensors().contains("level-1"))
+        #expect(try await !sensors().contains("level-2"))
+
+        try (base + "  - {id: level-2, unit: cm}\n").write(toFile: config, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        var after = ""
+        for _ in 0..<100 where !after.contains("level-2") {
+            try await Task.sleep(for: .milliseconds(100))
+            after = try await sensors()
+        }
+        #expect(after.contains("level-2"), "\(agent.output)")
+
+        try (base + "  - {id: level-3, unit: cm, stale_after: soon}\n").write(toFile: config, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        try await Task.sleep(for: .seconds(1))
+        let kept = try await sensors()
+        #expect(kept.contains("level-2") && !kept.contains("level-3"))
+        #expect(agent.output.contains("SIGHUP: the configuration is not valid, so the running one stays: \(config):5:"))
+        #expect(agent.output.contains("configuration reloaded: 2 sensors, 0 rules"))
+        agent.signal(SIGTERM)
+        #expect(await agent.wait(seconds: 15) == 0)
+    }
+}
