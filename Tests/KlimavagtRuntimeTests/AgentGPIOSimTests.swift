@@ -101,6 +101,29 @@ struct AgentGPIOSimTests {
         let counters = try String(contentsOfFile: folder.appendingPathComponent("state/counters.state").path, encoding: .utf8)
         #expect(counters.contains(#""rain-1":5"#))
     }
+
+    @Test("gpio monitor shows each edge, each pulse's width and the debouncer's verdict")
+    func monitor() async throws {
+        let chip = environment["GPIOSIM_CHIP1"]!
+        try drive(2, high: false)
+        let monitor = try ChildProcess(Klimavagt.binary, [
+            "gpio", "monitor", "2", "--chip", chip, "--bias", "pull_down", "--count", "4",
+        ])
+        defer { monitor.signal(SIGKILL); monitor.wait() }
+        for _ in 0..<200 where !monitor.output.contains("watching") { try await Task.sleep(for: .milliseconds(50)) }
+        try drive(2, high: true)
+        try drive(2, high: false)   // a bounce, far shorter than 10 ms
+        try await Task.sleep(for: .milliseconds(200))
+        try drive(2, high: true)
+        try await Task.sleep(for: .milliseconds(80))
+        try drive(2, high: false)   // a tip
+        #expect(await monitor.wait(seconds: 30) == 0, "\(monitor.output)")
+        let lines = monitor.output.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("watching \(chip) line 2 (now 0)") == true, "\(monitor.output)")
+        #expect(lines.filter { $0.hasSuffix("rejected, too short (bounce)") }.count == 1, "\(monitor.output)")
+        #expect(lines.filter { $0.hasSuffix(": accepted") }.count == 1, "\(monitor.output)")
+        #expect(lines.count == 5)
+    }
 }
 
 /// The sensor states a test has seen, for its failure message.
