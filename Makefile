@@ -3,13 +3,15 @@
 #   make test   install what is missing, build, and run every test (the gpio-sim ones inside the VM kit)
 #   make bench  build the agent for release and run the benchmarks in Benchmarks/ (not part of CI)
 #   make docs   the man page (swift-argument-parser's generate-manual plugin) and bash, zsh and fish completions
+#   make deb    the Debian package in .build-deb/, checked by lintian
 
 SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
 VM_PKGS    := qemu-system-x86 busybox-static udev
+DEB_PKGS   := lintian binutils
 VM         ?= $(firstword $(wildcard ../shared/vm/run-in-vm) $(wildcard $(KLIMAVAGT_VM)))
 
-.PHONY: all deps vm-deps build docs run test test-host test-gpiosim bench clean
+.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb bench clean
 
 DOCS := .build/docs
 
@@ -29,6 +31,9 @@ endef
 deps:
 	$(call apt_install,$(APT_PKGS))
 
+deb-deps:
+	$(call apt_install,$(DEB_PKGS))
+
 # The gpio-sim VM boots with virtme-ng, whose guest needs udev to find its console ports.
 vm-deps:
 	$(call apt_install,$(VM_PKGS))
@@ -46,6 +51,9 @@ docs: build
 	$$($(SWIFT) build --show-bin-path)/klimavagt --generate-completion-script zsh > $(DOCS)/completions/_klimavagt
 	$$($(SWIFT) build --show-bin-path)/klimavagt --generate-completion-script fish > $(DOCS)/completions/klimavagt.fish
 
+deb: deps deb-deps
+	@bash .ci/deb build
+
 run: build
 	@bash .ci/demo
 
@@ -53,9 +61,14 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory test-host
 	$(MAKE) --no-print-directory test-gpiosim
+	$(MAKE) --no-print-directory test-deb
 
 test-host:
 	$(SWIFT) test --skip-build --skip GPIOSim
+
+# Builds the package, then installs, checks, removes and purges it on this machine (as root).
+test-deb: deb
+	@bash .ci/deb test
 
 # SwiftPM itself stalls under the VM's emulation, so the test bundle runs directly there.
 test-gpiosim: vm-deps
