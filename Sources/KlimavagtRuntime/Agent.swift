@@ -2,10 +2,24 @@ import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 /// Wires a configuration into running services: broker session, store, outbox, pipeline, inputs, in dependency order.
 public enum Agent {
+    /// The registry swift-metrics reports into, once bootstrapped (`bootstrapMetrics()`); nil serves no metrics.
+    nonisolated(unsafe) static var metricsRegistry: PrometheusCollectorRegistry?
+
+    /// Points swift-metrics at a Prometheus registry; once per process, before the agent runs (swift-metrics allows
+    /// one bootstrap).
+    public static func bootstrapMetrics() {
+        guard metricsRegistry == nil else { return }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        metricsRegistry = registry
+    }
+
     /// Why the agent could not start, with the exit status the contract gives it.
     public struct StartError: Error, CustomStringConvertible {
         public var description: String
@@ -134,6 +148,11 @@ public enum Agent {
                 health: health, clock: clock, stateDirectory: stateDirectory, started: Date(), version: version)
             control.append(.init(service: ControlServer(path: controlSocket, logger: logger) { request in
                 reporter.answer(request)
+            }))
+        }
+        if let port = configuration.metricsPort, let registry = metricsRegistry {
+            control.append(.init(service: MetricsServer(port: port, registry: registry, logger: logger) {
+                AgentMetrics.refresh(outbox: outbox, store: store)
             }))
         }
         if let reload {

@@ -19,6 +19,8 @@ public struct Configuration: Sendable {
     /// Home Assistant MQTT discovery: on by default, under this prefix.
     public var homeAssistantDiscovery = true
     public var homeAssistantPrefix = "homeassistant"
+    /// The loopback port of the Prometheus endpoint; nil (the default) serves no metrics.
+    public var metricsPort: Int?
     /// Memory for each sensor's compressed raw samples.
     public var storeRawBytes: Int = 64 * 1024
     /// How often new samples are written to the store's journal: what a crash can lose at most.

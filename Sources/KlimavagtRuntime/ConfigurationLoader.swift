@@ -7,7 +7,8 @@ public enum ConfigurationLoader {
     public static func load(_ file: String, devicesDirectory: String? = nil) throws(ConfigurationError) -> Configuration {
         let root = try YAMLDocument.load(file)
         let map = try root.mapping(allowed: [
-            "site", "prefix", "board", "mqtt", "telemetry", "store", "home_assistant", "devices_dir", "sensors", "rules",
+            "site", "prefix", "board", "mqtt", "telemetry", "store", "home_assistant", "metrics", "devices_dir", "sensors",
+            "rules",
         ])
         let baseFolder = URL(fileURLWithPath: file).deletingLastPathComponent().path
 
@@ -72,6 +73,10 @@ public enum ConfigurationLoader {
                     throw prefix.error("a topic prefix without wildcards")
                 }
             }
+        }
+        if let metricsReader = map["metrics"] {
+            let metrics = try metricsReader.mapping(allowed: ["port"])
+            configuration.metricsPort = try metrics.required("port").int(in: 1...65535)
         }
         if let storeReader = map["store"] {
             let store = try storeReader.mapping(allowed: ["raw_bytes", "flush_interval"])

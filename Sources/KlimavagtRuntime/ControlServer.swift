@@ -5,8 +5,8 @@ import ServiceLifecycle
 /// The agent's control socket: a Unix stream socket (mode 0660) on which the CLI asks the running agent a question,
 /// one line, and reads one JSON answer.
 ///
-/// Threading: one thread blocks in poll(2) on the listening socket and a stop pipe, and answers each connection in
-/// turn with `answer`, which must be thread-safe and quick; a client gets one second to send its line.
+/// Threading: a `SocketServer` thread answers each connection in turn with `answer`, which must be thread-safe and
+/// quick; a client gets one second to send its line.
 public final class ControlServer: Service, @unchecked Sendable {
     public let path: String
     let answer: @Sendable (String) -> String
@@ -19,81 +19,25 @@ public final class ControlServer: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        let listener: Int32
+        let server: SocketServer
         do {
-            listener = try Self.listen(at: path)
+            let listener = try Self.listen(at: path)
+            server = try SocketServer(listener: listener, name: "control-socket") { [answer] connection in
+                let request = SocketServer.readRequest(connection, until: [0x0A])
+                let line = String(decoding: request.prefix { $0 != 0x0A }, as: UTF8.self)
+                    .trimmingCharacters(in: .whitespaces)
+                SocketServer.send(Array((answer(line) + "\n").utf8), to: connection)
+            }
         } catch {
             // The agent runs without it; the CLI then says the agent cannot be asked.
             logger.warning("control socket \(path): \(error); the CLI cannot ask this agent")
             try? await gracefulShutdown()
             return
         }
-        var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else {
-            close(listener)
-            return
-        }
-        let (stopRead, stopWrite) = (pipeEnds[0], pipeEnds[1])
-        let finished = DispatchSemaphore(value: 0)
-        let thread = Thread { [self] in
-            serve(listener: listener, stop: stopRead)
-            finished.signal()
-        }
-        thread.name = "control-socket"
-        thread.start()
         logger.info("control socket: listening on \(path)")
         try? await gracefulShutdown()
-        var byte: UInt8 = 1
-        _ = write(stopWrite, &byte, 1)
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                finished.wait()
-                done.resume()
-            }
-        }
-        close(listener)
-        close(stopRead)
-        close(stopWrite)
+        await server.stop()
         unlink(path)
-    }
-
-    private func serve(listener: Int32, stop: Int32) {
-        while true {
-            var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            if fds[1].revents != 0 { return }
-            guard fds[0].revents & Int16(POLLIN) != 0 else { continue }
-            let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { continue }
-            handle(connection)
-            close(connection)
-        }
-    }
-
-    private func handle(_ connection: Int32) {
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var request: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 512)
-        while request.count < 4096, !request.contains(0x0A) {
-            let count = read(connection, &buffer, buffer.count)
-            guard count > 0 else { break }
-            request.append(contentsOf: buffer.prefix(count))
-        }
-        let line = String(decoding: request.prefix { $0 != 0x0A }, as: UTF8.self)
-            .trimmingCharacters(in: .whitespaces)
-        let reply = Array((answer(line) + "\n").utf8)
-        var sent = 0
-        while sent < reply.count {
-            let count = reply[sent...].withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
-            guard count > 0 else { return }
-            sent += count
-        }
     }
 
     struct SocketError: Error, CustomStringConvertible {

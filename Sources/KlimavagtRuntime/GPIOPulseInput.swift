@@ -33,8 +33,10 @@ public struct GPIOPulseInput: Service {
         for await edge in monitor.edges.cancelOnGracefulShutdown() {
             switch detector.edge(active: edge.kind == .rising, at: edge.timestampNanoseconds) {
             case .accepted(let start, _):
+                AgentMetrics.edge(sensor: sensor, accepted: true)
                 pipeline.ingest(Reading(sensor: sensor, time: Self.realtime(ofMonotonic: start), value: 1))
             case .tooShort, .tooLong:
+                AgentMetrics.edge(sensor: sensor, accepted: false)
                 rejected += 1
                 if rejected == 1 || rejected % 1000 == 0 {
                     logger.debug("GPIO input \(sensor): \(rejected) edges rejected as bounce or stuck contact")

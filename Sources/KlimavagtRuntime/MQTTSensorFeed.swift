@@ -63,11 +63,14 @@ public struct MQTTSensorFeed: Service {
             }
             for reading in outcome.readings {
                 health.countReceived(reading.sensor)
+                AgentMetrics.received(sensor: reading.sensor)
                 readings.append(reading)
             }
             for (sensor, rejection) in outcome.rejections {
                 health.countReceived(sensor)
                 health.countRejected(sensor, reason: rejection.reason)
+                AgentMetrics.received(sensor: sensor)
+                AgentMetrics.refused(sensor: sensor, reason: rejection.reason)
                 let (admitted, heldBack) = state.throttle.admit(sensor, at: now)
                 guard admitted else { continue }
                 let more = heldBack > 0 ? " (\(heldBack) more refused since the last message)" : ""

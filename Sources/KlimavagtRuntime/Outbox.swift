@@ -182,6 +182,7 @@ public final class Outbox: Service, @unchecked Sendable {
         while !Task.isCancelled {
             do {
                 try await client.publish(topic, payload: Array(payload.utf8), qos: .atLeastOnce, retain: retain)
+                AgentMetrics.published(kind: retain ? "retained" : "alert_event")
                 return true
             } catch {
                 if error.kind == .closed || error.kind == .cancelled { return false }

@@ -323,6 +323,7 @@ public final class Pipeline: @unchecked Sendable {
 
     private func emit(_ events: [AlertEvent]) {
         history.append(contentsOf: events)
+        for event in events { AgentMetrics.alertEvent(rule: event.rule, state: event.state.rawValue) }
         if history.count > 200 { history.removeFirst(history.count - 200) }
         for event in events {
             let since = engine.lifecycles[event.rule]?.since ?? event.eventTime

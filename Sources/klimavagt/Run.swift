@@ -26,6 +26,8 @@ extension Klimavagt {
         func run() async throws {
             let configuration = try options.load()
             let logger = makeLogger(level: logLevel)
+            // Only with a metrics port; a reload cannot add one later (swift-metrics is bootstrapped once).
+            if configuration.metricsPort != nil { Agent.bootstrapMetrics() }
             do {
                 let state = stateDir ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]?
                     .split(separator: ":").first.map(String.init) ?? "/var/lib/klimavagt"
