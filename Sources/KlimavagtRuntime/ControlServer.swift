@@ -52,18 +52,11 @@ public final class ControlServer: Service, @unchecked Sendable {
             throw SocketError(description: "another agent is already listening there")
         }
         unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SocketError(description: String(cString: strerror(errno))) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
+        guard var address = ControlClient.address(path) else {
             throw SocketError(description: "the path is too long for a Unix socket")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(description: String(cString: strerror(errno))) }
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
@@ -82,20 +75,24 @@ public enum ControlClient {
         public var description: String
     }
 
-    /// Sends `question` and returns the agent's one-line answer.
-    public static func ask(_ question: String, at path: String) throws(Unavailable) -> String {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Unavailable(description: String(cString: strerror(errno))) }
-        defer { close(fd) }
+    /// The address of a Unix socket at `path`, or nil if the path is too long for one.
+    static func address(_ path: String) -> sockaddr_un? {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw Unavailable(description: "the socket path is too long")
-        }
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (index, byte) in bytes.enumerated() { raw[index] = byte }
         }
+        return address
+    }
+
+    /// Sends `question` and returns the agent's one-line answer.
+    public static func ask(_ question: String, at path: String) throws(Unavailable) -> String {
+        guard var address = address(path) else { throw Unavailable(description: "the socket path is too long") }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Unavailable(description: String(cString: strerror(errno))) }
+        defer { close(fd) }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
