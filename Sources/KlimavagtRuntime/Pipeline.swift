@@ -155,11 +155,6 @@ public final class Pipeline: @unchecked Sendable {
         lock.withLock { (latest, sensors.keys.sorted(), engine.lifecycles) }
     }
 
-    /// The time of the sensor's latest reading, so inputs can refuse readings older than it.
-    public func latestTime(of sensor: String) -> Timestamp? {
-        lock.withLock { latest[sensor]?.reading.time }
-    }
-
     public func ingest(_ reading: Reading) {
         lock.lock()
         defer { lock.unlock() }
