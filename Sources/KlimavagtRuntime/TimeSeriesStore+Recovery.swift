@@ -121,7 +121,7 @@ extension TimeSeriesStore {
         guard let seriesCount = reader.readVarint(), seriesCount <= UInt64(order.count),
               let bitmap = reader.readBytes((Int(seriesCount) + 7) / 8)
         else { return nil }
-        let rest = Array(reader.readBytes(bytesLeft(reader)) ?? [])
+        let rest = Array(reader.readBytes(reader.remaining) ?? [])
         var words = [UInt64](repeating: 0, count: (rest.count + 7) / 8 + 1)
         for (offset, byte) in rest.enumerated() { words[offset / 8] |= UInt64(byte) << UInt64(56 - 8 * (offset % 8)) }
         var total = 0
@@ -148,13 +148,6 @@ extension TimeSeriesStore {
             if bits.position > rest.count * 8 { failed = true }
         }
         return failed ? nil : total
-    }
-
-    private func bytesLeft(_ reader: BinaryReader) -> Int {
-        var probe = reader
-        var count = 0
-        while probe.readBytes(1) != nil { count += 1 }
-        return count
     }
 
     /// Opens the journal to append after what recovery kept, or starts one under the current generation.

@@ -51,6 +51,9 @@ public struct BinaryReader {
 
     public var isAtEnd: Bool { position >= bytes.count }
 
+    /// How many bytes are left to read.
+    public var remaining: Int { max(0, bytes.count - position) }
+
     /// The bytes between two positions already read.
     public func bytes(from start: Int, to end: Int) -> ArraySlice<UInt8> {
         bytes[start..<end]
