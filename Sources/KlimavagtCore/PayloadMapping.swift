@@ -47,10 +47,14 @@ public struct PayloadMapping: Sendable {
         do {
             document = try JSONParser.parse(payload)
         } catch {
-            if error.reason == .notANumber { return .failure(.notANumber(path: value.description)) }
-            return .failure(.notJSON(error.description))
+            return .failure(rejection(for: error))
         }
         return reading(sensor: sensor, document: document, arrival: arrival)
+    }
+
+    /// Why a payload that does not parse gives this mapping no reading: NaN or infinity, or not JSON at all.
+    public func rejection(for failure: JSONParser.Failure) -> PayloadRejection {
+        failure.reason == .notANumber ? .notANumber(path: value.description) : .notJSON(failure.description)
     }
 
     /// The reading a parsed document holds, so several sensors on one topic parse the payload once.

@@ -132,8 +132,7 @@ struct PayloadRouter {
             let parsed: JSONValue
             switch document! {
             case .failure(let error):
-                outcome.rejections.append((sensor, error.reason == .notANumber
-                    ? .notANumber(path: route.mapping.value.description) : .notJSON(error.description)))
+                outcome.rejections.append((sensor, route.mapping.rejection(for: error)))
                 continue
             case .success(let value): parsed = value
             }
