@@ -1,28 +1,44 @@
 import Foundation
 import Metrics
 
-/// The agent's metrics through swift-metrics: counted where things happen, so they cost nothing when no metrics
-/// backend is bootstrapped (the default), and read from the running parts at each scrape for the gauges.
+/// The agent's metrics through swift-metrics: counted where things happen, and read from the running parts at each
+/// scrape for the gauges.
+///
+/// Each counter is made once and kept: the MQTT input counts every message on its hot path, and making a counter
+/// asks the metrics backend (a lock and a registry lookup with Prometheus) every time.
 public enum AgentMetrics {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var counters: [String: Counter] = [:]
+
+    private static func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        let key = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return lock.withLock {
+            if let known = counters[key] { return known }
+            let made = Counter(label: label, dimensions: dimensions)
+            counters[key] = made
+            return made
+        }
+    }
+
     static func received(sensor: String) {
-        Counter(label: "klimavagt_payloads_received_total", dimensions: [("sensor", sensor)]).increment()
+        counter("klimavagt_payloads_received_total", [("sensor", sensor)]).increment()
     }
 
     static func refused(sensor: String, reason: String) {
-        Counter(label: "klimavagt_payloads_refused_total", dimensions: [("sensor", sensor), ("reason", reason)]).increment()
+        counter("klimavagt_payloads_refused_total", [("sensor", sensor), ("reason", reason)]).increment()
     }
 
     static func published(kind: String) {
-        Counter(label: "klimavagt_mqtt_messages_published_total", dimensions: [("kind", kind)]).increment()
+        counter("klimavagt_mqtt_messages_published_total", [("kind", kind)]).increment()
     }
 
     static func edge(sensor: String, accepted: Bool) {
-        Counter(label: "klimavagt_gpio_pulses_total",
-                dimensions: [("sensor", sensor), ("verdict", accepted ? "accepted" : "rejected")]).increment()
+        counter("klimavagt_gpio_pulses_total", [("sensor", sensor), ("verdict", accepted ? "accepted" : "rejected")])
+            .increment()
     }
 
     static func alertEvent(rule: String, state: String) {
-        Counter(label: "klimavagt_alert_events_total", dimensions: [("rule", rule), ("state", state)]).increment()
+        counter("klimavagt_alert_events_total", [("rule", rule), ("state", state)]).increment()
     }
 
     /// Sets the gauges read from the running parts: outbox depth, store size, resident memory.
