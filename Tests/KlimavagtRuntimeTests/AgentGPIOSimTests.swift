@@ -120,9 +120,16 @@ struct AgentGPIOSimTests {
         #expect(await monitor.wait(seconds: 30) == 0, "\(monitor.output)")
         let lines = monitor.output.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("watching \(chip) line 2 (now 0)") == true, "\(monitor.output)")
-        #expect(lines.filter { $0.hasSuffix("rejected, too short (bounce)") }.count == 1, "\(monitor.output)")
         #expect(lines.filter { $0.hasSuffix(": accepted") }.count == 1, "\(monitor.output)")
         #expect(lines.count == 5)
+        // The bounce is shown as a rejected pulse when the kernel names its edges rising then falling. Under the
+        // VM's emulation it may read the level late and name both falling; then there is no pulse to judge.
+        let bounce = Array(lines.dropFirst().prefix(2))
+        if bounce.first?.hasPrefix("rising") == true, bounce.last?.hasPrefix("falling") == true {
+            #expect(bounce.last?.hasSuffix("rejected, too short (bounce)") == true, "\(monitor.output)")
+        } else {
+            #expect(!bounce.contains { $0.contains("pulse") }, "\(monitor.output)")
+        }
     }
 }
 
