@@ -99,11 +99,13 @@ public final class GPIOLineMonitor: @unchecked Sendable {
         started = true
         // The line handle stays valid until close() has joined this thread; only then is it released.
         nonisolated(unsafe) let handle = line
+        // Linux keeps 15 bytes of a thread's name, and takes it only from the thread itself.
+        let name = String(decoding: Array("gpio-\(lineName)".utf8.prefix(15)), as: UTF8.self)
         let thread = Thread { [sink, finished] in
+            Thread.current.name = name
             Self.waitForEdges(line: handle, eventFD: eventFD, stopFD: stopFD, sink: sink)
             finished.signal()
         }
-        thread.name = "gpio-\(chipName)-\(lineName)"
         thread.start()
     }
 

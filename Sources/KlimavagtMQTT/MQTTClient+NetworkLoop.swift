@@ -29,7 +29,8 @@ extension MQTTClient {
                 }
                 socketOpen = true
             }
-            let rc = mosquitto_loop(handle, 1000, 1)
+            // libmosquitto cuts the wait short for the keepalive's PINGREQ, and a publish from another thread wakes it.
+            let rc = mosquitto_loop(handle, idleWaitMilliseconds, 1)
             messages.deliverPending()
             condition.withLock { loopPasses += 1 }
             if let error = MQTTError(returnCode: rc, operation: "keep the session with \(options.host):\(options.port)") {
@@ -41,6 +42,14 @@ extension MQTTClient {
             }
         }
         threadFinished.signal()
+    }
+
+    private var idleWaitSeconds: Double {
+        Double(options.idleWait.components.seconds) + Double(options.idleWait.components.attoseconds) / 1e18
+    }
+
+    private var idleWaitMilliseconds: Int32 {
+        Int32(clamping: max(1, min(Int64(idleWaitSeconds * 1000), 3_600_000)))
     }
 
     /// Records a failed attempt or a lost session; says whether the loop must stop (a failing `connect()`).
@@ -71,8 +80,8 @@ extension MQTTClient {
         let deadline = Date().addingTimeInterval(seconds)
         condition.lock()
         while !closing, Date() < deadline {
-            // Waking each second keeps `networkLoopPasses` moving, which the watchdog reads as the thread being alive.
-            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(1)))
+            // Waking every `idleWait` keeps `networkLoopPasses` moving, which the watchdog reads as the thread being alive.
+            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(idleWaitSeconds)))
             loopPasses += 1
         }
         condition.unlock()

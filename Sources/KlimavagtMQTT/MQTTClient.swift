@@ -108,7 +108,7 @@ public final class MQTTClient: @unchecked Sendable {
         messages.droppedCount
     }
 
-    /// How many times the network thread has gone round its loop (at least once a second while it runs).
+    /// How many times the network thread has gone round its loop (at least once per `options.idleWait` while it runs).
     public var networkLoopPasses: Int {
         condition.withLock { loopPasses }
     }
@@ -123,8 +123,11 @@ public final class MQTTClient: @unchecked Sendable {
         condition.withLock {
             guard !threadRunning, !closing else { return }
             threadRunning = true
-            let thread = Thread { [self] in runNetworkLoop() }
-            thread.name = "mqtt-\(options.clientID)"
+            let thread = Thread { [self] in
+                // Linux takes a thread's name only from the thread itself.
+                Thread.current.name = "mqtt-network"
+                runNetworkLoop()
+            }
             thread.start()
         }
     }

@@ -53,12 +53,17 @@ public struct MQTTOptions: Sendable, Equatable {
     /// The first wait before reconnecting; it doubles after each failed attempt up to `reconnectMaximum`.
     public var reconnectInitial: Duration
     public var reconnectMaximum: Duration
+    /// The longest the network thread waits in one pass when nothing arrives; the keepalive shortens it when due.
+    ///
+    /// A publish from another thread wakes it at once, so this bounds only how often an idle client wakes and how
+    /// soon `networkLoopPasses` moves, which a watchdog reads as the thread being alive.
+    public var idleWait: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 1883, clientID: String, keepalive: Duration = .seconds(60),
         username: String? = nil, password: String? = nil, tls: TLS? = nil, protocolVersion: ProtocolVersion = .v311,
         cleanSession: Bool = true, will: Will? = nil, reconnectInitial: Duration = .seconds(1),
-        reconnectMaximum: Duration = .seconds(60)
+        reconnectMaximum: Duration = .seconds(60), idleWait: Duration = .seconds(1)
     ) {
         self.host = host
         self.port = port
@@ -72,6 +77,7 @@ public struct MQTTOptions: Sendable, Equatable {
         self.will = will
         self.reconnectInitial = reconnectInitial
         self.reconnectMaximum = reconnectMaximum
+        self.idleWait = idleWait
     }
 }
 

@@ -68,9 +68,12 @@ public enum Agent {
         } else {
             clock = SystemClock()
         }
+        let notifier = SystemdNotifier()
         let client: MQTTClient
         do {
-            client = try MQTTClient(configuration.mqtt)
+            var mqtt = configuration.mqtt
+            mqtt.idleWait = SystemdSupervision.networkIdleWait(watchdog: notifier.watchdogInterval)
+            client = try MQTTClient(mqtt)
         } catch {
             throw StartError(description: error.description, exitStatus: 78)
         }
@@ -159,7 +162,6 @@ public enum Agent {
             control.append(.init(service: ReloadWatcher(reload: reload, requested: requested, logger: logger),
                                  successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        let notifier = SystemdNotifier()
         if notifier.isActive {
             let statusClient = client
             control.append(.init(service: SystemdSupervision(

@@ -18,10 +18,11 @@ final class SocketServer: @unchecked Sendable {
         self.listener = listener
         stopPipe = (ends[0], ends[1])
         let thread = Thread { [listener, stopRead = ends[0], finished] in
+            // Linux takes a thread's name (15 bytes at most) only from the thread itself.
+            Thread.current.name = String(decoding: Array(name.utf8.prefix(15)), as: UTF8.self)
             Self.serve(listener: listener, stop: stopRead, handle: handle)
             finished.signal()
         }
-        thread.name = name
         thread.start()
     }
 
@@ -54,11 +55,12 @@ final class SocketServer: @unchecked Sendable {
         guard first else { return }
         var byte: UInt8 = 1
         _ = write(stopPipe.write, &byte, 1)
+        // A thread of its own waits, so that no task-pool thread blocks on the connection in hand.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [finished] in
+            Thread { [finished] in
                 finished.wait()
                 done.resume()
-            }
+            }.start()
         }
         close(listener)
         close(stopPipe.read)

@@ -32,7 +32,7 @@ public struct SystemdSupervision: Service {
             }
             notifier.notify("READY=1\nSTATUS=\(status())")
             logger.info("systemd: ready\(notifier.watchdogInterval.map { "; watchdog every \($0)" } ?? "")")
-            let period = notifier.watchdogInterval.map { min($0 / 2, .seconds(10)) } ?? .seconds(10)
+            let period = Self.period(watchdog: notifier.watchdogInterval)
             var passes = client.networkLoopPasses
             while !Task.isCancelled {
                 try? await Task.sleep(for: period)
@@ -52,16 +52,28 @@ public struct SystemdSupervision: Service {
         notifier.notify("STOPPING=1\nSTATUS=stopping")
     }
 
+    /// How often the supervision checks and reports: half the watchdog interval, or every 30 s without a watchdog.
+    static func period(watchdog: Duration?) -> Duration {
+        watchdog.map { $0 / 2 } ?? .seconds(30)
+    }
+
+    /// The longest the MQTT thread may sleep in one pass: a third of the check period, so that it passes its loop at
+    /// least twice between two checks and an idle agent still wakes rarely (every 5 s with `WatchdogSec=30s`).
+    public static func networkIdleWait(watchdog: Duration?) -> Duration {
+        max(.milliseconds(100), period(watchdog: watchdog) / 3)
+    }
+
     /// Whether `work` returns within `limit`; it runs on a thread of its own so that a wedged lock cannot hang the
-    /// caller (the thread is left behind in that case, as the process is about to be restarted).
+    /// caller (the thread is left behind in that case, as the process is about to be restarted), and a second thread
+    /// waits for it, so that no task-pool thread blocks.
     static func answers(within limit: Duration, _ work: @escaping @Sendable () -> Void) async -> Bool {
         let done = DispatchSemaphore(value: 0)
         Thread { work(); done.signal() }.start()
         let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
         return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread {
                 continuation.resume(returning: done.wait(timeout: .now() + seconds) == .success)
-            }
+            }.start()
         }
     }
 }

@@ -4,7 +4,6 @@ import KlimavagtRuntime
 import Logging
 
 /// The `klimavagt` command: the agent and the technician's tools.
-@main
 struct Klimavagt: AsyncParsableCommand {
     static let version = "0.1.0"
 
