@@ -84,8 +84,11 @@ test-gpiosim: vm-deps
 	cat "$$log"; rm -f "$$log"; exit $$status
 
 # The MQTT load benchmark runs the release-built agent binary against mosquitto_sub.
+# The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.
 bench: deps
 	$(SWIFT) build -c release --product klimavagt
+	$(SWIFT) build -c release --product klimavagt --static-swift-stdlib --scratch-path .build-deb
+	cd Benchmarks && $(SWIFT) build -c release --product footprint-floor --static-swift-stdlib --scratch-path .build-floor
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
 clean:

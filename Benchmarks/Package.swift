@@ -10,6 +10,8 @@ let package = Package(
         .package(name: "klimavagt", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "BenchmarkSupport", path: "BenchmarkSupport"),
@@ -48,6 +50,19 @@ let package = Package(
             dependencies: ["BenchmarkSupport", .product(name: "Benchmark", package: "benchmark")],
             path: "Footprint",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The floor the Footprint benchmark compares the agent with: only what the design card fixes, idle.
+        .systemLibrary(name: "CMosquittoFloor", path: "CMosquittoFloor", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
+        .executableTarget(
+            name: "footprint-floor",
+            dependencies: [
+                "CMosquittoFloor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "FootprintFloor"
         ),
     ]
 )

@@ -29,8 +29,13 @@ public final class Subprocess: @unchecked Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // The benchmark plugin preloads its malloc interposer; the programs measured must run without it.
+        let environment: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment
+            .filter { $0.key != "LD_PRELOAD" }
+            .map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { environment.forEach { free($0) } }
         var child: pid_t = 0
-        let rc = posix_spawn(&child, arguments[0], &actions, &attributes, argv, environ)
+        let rc = posix_spawn(&child, arguments[0], &actions, &attributes, argv, environment)
         guard rc == 0 else {
             throw CocoaError(.executableLoad, userInfo: [NSFilePathErrorKey: arguments[0], "errno": rc])
         }

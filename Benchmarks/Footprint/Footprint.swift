@@ -4,19 +4,33 @@ import Foundation
 
 /// The agent's footprint with the demo configuration, its rain gauge at real-time speed so the agent sits idle
 /// between readings: resident memory, wake-ups per second (context switches of all its threads), and the time from
-/// start to READY=1 on a notification socket. Build the agent first: `swift build -c release` in the repository.
+/// start to READY=1 on a notification socket. Beside it the same figures for `footprint-floor`, a program with only
+/// what the design card fixes (argument parser, logger, service group, a libmosquitto session), as a reference.
+///
+/// Build both first (`make bench` does): the agent as packaged, and the floor alike, with the Swift runtime linked in:
+///   swift build -c release --static-swift-stdlib --product klimavagt --scratch-path .build-deb      (repository)
+///   swift build -c release --static-swift-stdlib --product footprint-floor --scratch-path .build-floor (Benchmarks)
+/// `KLIMAVAGT_BINARY` and `KLIMAVAGT_FLOOR_BINARY` point elsewhere.
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [
         .custom("idle resident memory (kB)", useScalingFactor: false),
         .custom("wake-ups per second when idle, x100", useScalingFactor: false),
         .custom("start to READY=1 (ms)", useScalingFactor: false),
     ]
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let environment = ProcessInfo.processInfo.environment
+    let agentBinary = environment["KLIMAVAGT_BINARY"]
+        ?? repository.appendingPathComponent(".build-deb/release/klimavagt").path
+    let floorBinary = environment["KLIMAVAGT_FLOOR_BINARY"]
+        ?? repository.appendingPathComponent("Benchmarks/.build-floor/release/footprint-floor").path
+
     Benchmark("Footprint: the demo configuration, idle",
               configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(120), maxIterations: 3)) { benchmark in
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let binary = ProcessInfo.processInfo.environment["KLIMAVAGT_BINARY"]
-            ?? repository.appendingPathComponent(".build/release/klimavagt").path
+        guard FileManager.default.isExecutableFile(atPath: agentBinary) else {
+            print("Footprint: no agent binary at \(agentBinary); build it first")
+            return
+        }
         let broker = try await PrivateBroker()
         defer { broker.stop() }
         let demo = try String(contentsOf: repository.appendingPathComponent("Devices/demo/demo.yaml"), encoding: .utf8)
@@ -26,55 +40,89 @@ let benchmarks: @Sendable () -> Void = {
             .replacingOccurrences(of: "file: skybrud-2011-07-02.csv",
                                   with: "file: \(repository.appendingPathComponent("Devices/demo/skybrud-2011-07-02.csv").path)")
             .write(toFile: config, atomically: true, encoding: .utf8)
-        // The agent's context switches over its whole life (wait4), for a short and a long idle run: the difference
-        // is what idling costs, without the start and the stop.
-        var switches: [Int] = []
-        var ready: Duration = .zero
-        var resident = 0
-        for idle in [5, 25] {
-            let notify = try NotifySocket(path: broker.folder.appendingPathComponent("notify-\(idle).sock").path)
+        var readiness: [Duration] = []
+        let idle = try IdleMeasurement.run { seconds in
+            let notify = try NotifySocket(path: broker.folder.appendingPathComponent("notify-\(seconds).sock").path)
             let started = ContinuousClock.now
             let agent = try Subprocess(
                 ["/usr/bin/env", "NOTIFY_SOCKET=\(notify.path)",
                  "KLIMAVAGT_DEVICES=\(repository.appendingPathComponent("Devices").path)",
-                 binary, "run", "--config", config, "--state-dir", broker.folder.appendingPathComponent("state").path,
+                 agentBinary, "run", "--config", config, "--state-dir", broker.folder.appendingPathComponent("state").path,
                  "--control-socket", broker.folder.appendingPathComponent("control.sock").path, "--log-level", "warning"],
                 output: broker.folder.appendingPathComponent("agent.log").path)
             guard notify.waitForReady(seconds: 30) else {
                 agent.signal(SIGKILL)
                 agent.wait()
-                return
+                return nil
             }
-            ready = ContinuousClock.now - started
-            try await Task.sleep(for: .seconds(idle))
-            resident = ProcessStatus(pid: agent.pid).residentKilobytes
-            agent.signal(SIGTERM)
-            agent.wait()
-            switches.append(agent.contextSwitches)
+            readiness.append(ContinuousClock.now - started)
+            return agent
         }
-        benchmark.measurement(metrics[0], resident)
-        benchmark.measurement(metrics[1], max(0, switches[1] - switches[0]) * 100 / 20)
+        guard let idle, let ready = readiness.min() else { return }
+        benchmark.measurement(metrics[0], idle.residentKilobytes)
+        benchmark.measurement(metrics[1], idle.wakeUpsPerSecondTimes100)
         benchmark.measurement(metrics[2], Int(ready.components.seconds * 1000 + ready.components.attoseconds / 1_000_000_000_000_000))
+    }
+
+    Benchmark("Footprint: the design card's floor, idle",
+              configuration: .init(metrics: Array(metrics.prefix(2)), scalingFactor: .one, maxDuration: .seconds(120),
+                                   maxIterations: 3)) { benchmark in
+        guard FileManager.default.isExecutableFile(atPath: floorBinary) else {
+            print("Footprint: no floor binary at \(floorBinary); build it first")
+            return
+        }
+        let broker = try await PrivateBroker()
+        defer { broker.stop() }
+        let idle = try IdleMeasurement.run { _ in
+            try Subprocess([floorBinary, "--port", "\(broker.port)"],
+                           output: broker.folder.appendingPathComponent("floor.log").path)
+        }
+        guard let idle else { return }
+        benchmark.measurement(metrics[0], idle.residentKilobytes)
+        benchmark.measurement(metrics[1], idle.wakeUpsPerSecondTimes100)
     }
 }
 
-/// VmRSS and the context switches of all threads of a process, from /proc.
-struct ProcessStatus {
+/// Runs a program, lets it idle for 5 seconds, then counts the context switches of each of its threads over the next
+/// 20 seconds (a thread that starts in between counts in full; one that ends in between is missed, and the agent's
+/// threads do not end while it idles), reads its memory, and stops it with SIGTERM.
+struct IdleMeasurement {
     var residentKilobytes = 0
-    var contextSwitches = 0
+    var wakeUpsPerSecondTimes100 = 0
 
-    init(pid: pid_t) {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            residentKilobytes = Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    static func run(start: (Int) throws -> Subprocess?) throws -> IdleMeasurement? {
+        guard let program = try start(25) else { return nil }
+        defer {
+            program.signal(SIGTERM)
+            program.wait()
         }
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        for task in tasks {
-            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches") || line.hasPrefix("nonvoluntary_ctxt_switches") {
-                contextSwitches += Int(line.split(separator: "\t").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "0") ?? 0
+        Thread.sleep(forTimeInterval: 5)
+        let before = threadSwitches(pid: program.pid)
+        Thread.sleep(forTimeInterval: 20)
+        let after = threadSwitches(pid: program.pid)
+        let switches = after.reduce(0) { sum, thread in sum + thread.value - (before[thread.key] ?? 0) }
+        return IdleMeasurement(residentKilobytes: residentKilobytes(pid: program.pid),
+                               wakeUpsPerSecondTimes100: switches * 100 / 20)
+    }
+
+    /// VmRSS of a process, from /proc.
+    static func residentKilobytes(pid: pid_t) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+    }
+
+    /// Voluntary plus involuntary context switches of each thread of a process, by thread id, from /proc.
+    static func threadSwitches(pid: pid_t) -> [String: Int] {
+        var switches: [String: Int] = [:]
+        for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+            for line in status.split(separator: "\n")
+            where line.hasPrefix("voluntary_ctxt_switches") || line.hasPrefix("nonvoluntary_ctxt_switches") {
+                switches[task, default: 0] += Int(line.split(separator: "\t").last ?? "0") ?? 0
             }
         }
+        return switches
     }
 }
 

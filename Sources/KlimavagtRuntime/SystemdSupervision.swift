@@ -27,8 +27,8 @@ public struct SystemdSupervision: Service {
         guard notifier.isActive else { return }
         await cancelWhenGracefulShutdown {
             // The inputs and the store were opened before the services started; wait for the broker a little.
-            for _ in 0..<100 where !client.connected {
-                try? await Task.sleep(for: .milliseconds(100))
+            for _ in 0..<1000 where !client.connected {
+                try? await Task.sleep(for: .milliseconds(10))
             }
             notifier.notify("READY=1\nSTATUS=\(status())")
             logger.info("systemd: ready\(notifier.watchdogInterval.map { "; watchdog every \($0)" } ?? "")")
