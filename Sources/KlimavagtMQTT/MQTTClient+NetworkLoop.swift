@@ -15,6 +15,7 @@ extension MQTTClient {
             guard !stop, let handle else { break }
             if !socketOpen {
                 let rc: Int32
+                condition.withLock { connectStarted = .now }
                 if attempted {
                     rc = mosquitto_reconnect(handle)
                 } else {
@@ -22,6 +23,7 @@ extension MQTTClient {
                     rc = mosquitto_connect(
                         handle, options.host, Int32(options.port), Int32(options.keepalive.components.seconds))
                 }
+                condition.withLock { connectStarted = nil }
                 if let error = MQTTError(returnCode: rc, operation: "connect to \(options.host):\(options.port)") {
                     if noteFailure(error).stop { break }
                     waitBeforeReconnecting(&delay)

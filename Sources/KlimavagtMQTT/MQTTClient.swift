@@ -39,6 +39,7 @@ public final class MQTTClient: @unchecked Sendable {
     var refusal: MQTTError?
     var lastErrorValue: MQTTError?
     var loopPasses = 0
+    var connectStarted: ContinuousClock.Instant?
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
@@ -111,6 +112,12 @@ public final class MQTTClient: @unchecked Sendable {
     /// How many times the network thread has gone round its loop (at least once per `options.idleWait` while it runs).
     public var networkLoopPasses: Int {
         condition.withLock { loopPasses }
+    }
+
+    /// How long the network thread has been in a blocking connect (name lookup, TCP and TLS handshakes), if it is in
+    /// one now: a broker whose network drops packets holds it there until the kernel gives up, about two minutes.
+    public var connectingFor: Duration? {
+        condition.withLock { connectStarted.map { .now - $0 } }
     }
 
     /// The most recent failure to connect or loss of the session, if any.

@@ -36,7 +36,9 @@ public struct SystemdSupervision: Service {
             var passes = client.networkLoopPasses
             while !Task.isCancelled {
                 try? await Task.sleep(for: period)
+                // A connect blocked on the network is not a wedged thread, until it outlasts the kernel's own limits.
                 let loopAlive = client.networkLoopPasses != passes
+                    || (client.connectingFor.map { $0 < Self.longestConnect } ?? false)
                 passes = client.networkLoopPasses
                 let pipelineAlive = await Self.answers(within: period, pipeline.heartbeat)
                 if notifier.watchdogInterval != nil {
@@ -51,6 +53,10 @@ public struct SystemdSupervision: Service {
         }
         notifier.notify("STOPPING=1\nSTATUS=stopping")
     }
+
+    /// The longest a blocking connect may take before the MQTT thread counts as wedged: the kernel gives up a TCP
+    /// connect after about 127 s (`tcp_syn_retries` 6), a name lookup after a few tries of 5 s.
+    static let longestConnect: Duration = .seconds(180)
 
     /// How often the supervision checks and reports: half the watchdog interval, or every 30 s without a watchdog.
     static func period(watchdog: Duration?) -> Duration {

@@ -88,6 +88,74 @@ struct SystemdTests {
         #expect(lines.allSatisfy { $0.hasPrefix("<") }, "every line has a journald priority")
     }
 
+    /// A loopback listener whose accept queue is full, so that the kernel drops further connection attempts and a
+    /// client's connect hangs, as it does when a firewall or a dead link drops packets on the way to a broker.
+    final class BlackholeListener {
+        let port: Int
+        private let listener: Int32
+        private let queued: Int32
+
+        init() throws {
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                    bind(listener, pointer, length) == 0 && listen(listener, 0) == 0
+                        && getsockname(listener, pointer, &length) == 0
+                }
+            }
+            try #require(bound, "a loopback listener")
+            // The one connection the queue holds; it is never accepted.
+            let queued = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(queued, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            try #require(connected, "the connection that fills the accept queue")
+            self.listener = listener
+            self.queued = queued
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        deinit {
+            close(queued)
+            close(listener)
+        }
+    }
+
+    @Test("a broker whose packets are dropped holds the MQTT thread in connect, and the watchdog keeps being fed")
+    func watchdogWhileConnectHangs() async throws {
+        let blackhole = try BlackholeListener()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-notify-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try """
+            site: notify
+            mqtt: {host: 127.0.0.1, port: \(blackhole.port)}
+            sensors:
+              - {id: level-1, unit: cm}
+            """.write(to: folder.appendingPathComponent("agent.yaml"), atomically: true, encoding: .utf8)
+        let notify = try NotifySocket(path: folder.appendingPathComponent("notify.sock").path)
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.path
+        environment["WATCHDOG_USEC"] = "2000000"
+        let agent = try ChildProcess(Klimavagt.binary, [
+            "run", "--config", folder.appendingPathComponent("agent.yaml").path,
+            "--state-dir", folder.appendingPathComponent("state").path,
+            "--control-socket", folder.appendingPathComponent("control.sock").path,
+        ], environment: environment, outputFile: folder.appendingPathComponent("agent.log").path)
+        defer { agent.signal(SIGKILL); agent.wait() }
+        // READY=1 comes after ten seconds of trying the broker; the connect is still hanging then.
+        let running = notify.receive(seconds: 30) { $0.filter { $0 == "WATCHDOG=1" }.count >= 3 }
+        let ready = try #require(running.first { $0.hasPrefix("READY=1") }, "\(running)\n\(agent.output)")
+        #expect(ready.contains("STATUS=broker not connected"))
+        #expect(running.filter { $0 == "WATCHDOG=1" }.count >= 3, "\(running)\n\(agent.output)")
+        #expect(!agent.output.contains("withholding the watchdog"), "\(agent.output)")
+    }
+
     /// The unit with ExecStart pointing at the binary under test, as systemd-analyze checks that it exists.
     func unitUnderTest() throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-unit-\(UUID().uuidString)")
