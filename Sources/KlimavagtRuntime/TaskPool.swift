@@ -67,9 +67,7 @@ final class TaskPool: TaskExecutor, SchedulingExecutor, @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    func enqueue<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?,
-                                  clock: C)
-    {
+    func enqueue<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C) {
         let deadline: ContinuousClock.Instant
         if let instant = instant as? ContinuousClock.Instant {
             deadline = instant
