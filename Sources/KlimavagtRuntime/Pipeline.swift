@@ -144,9 +144,14 @@ public final class Pipeline: @unchecked Sendable {
         lock.withLock { history }
     }
 
-    /// Returns once the pipeline's lock is free: a rule loop or input that wedged it never lets this return.
-    public func heartbeat() {
-        lock.withLock {}
+    /// Whether the pipeline's lock comes free within `limit`; a rule loop or input that wedged it holds it for good.
+    ///
+    /// It blocks the calling thread for at most `limit`, and for that long only when the pipeline is wedged.
+    public func answers(within limit: Duration) -> Bool {
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        guard lock.lock(before: Date().addingTimeInterval(seconds)) else { return false }
+        lock.unlock()
+        return true
     }
 
     /// Each sensor's latest reading and its verdict, and each rule's lifecycle, for the CLI's status.

@@ -40,7 +40,7 @@ public struct SystemdSupervision: Service {
                 let loopAlive = client.networkLoopPasses != passes
                     || (client.connectingFor.map { $0 < Self.longestConnect } ?? false)
                 passes = client.networkLoopPasses
-                let pipelineAlive = await Self.answers(within: period, pipeline.heartbeat)
+                let pipelineAlive = pipeline.answers(within: period)
                 if notifier.watchdogInterval != nil {
                     if loopAlive && pipelineAlive {
                         notifier.notify("WATCHDOG=1")
@@ -67,19 +67,5 @@ public struct SystemdSupervision: Service {
     /// least twice between two checks and an idle agent still wakes rarely (every 5 s with `WatchdogSec=30s`).
     public static func networkIdleWait(watchdog: Duration?) -> Duration {
         max(.milliseconds(100), period(watchdog: watchdog) / 3)
-    }
-
-    /// Whether `work` returns within `limit`; it runs on a thread of its own so that a wedged lock cannot hang the
-    /// caller (the thread is left behind in that case, as the process is about to be restarted), and a second thread
-    /// waits for it, so that no task-pool thread blocks.
-    static func answers(within limit: Duration, _ work: @escaping @Sendable () -> Void) async -> Bool {
-        let done = DispatchSemaphore(value: 0)
-        Thread { work(); done.signal() }.start()
-        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-        return await withCheckedContinuation { continuation in
-            Thread {
-                continuation.resume(returning: done.wait(timeout: .now() + seconds) == .success)
-            }.start()
-        }
     }
 }
