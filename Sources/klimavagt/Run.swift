@@ -7,7 +7,17 @@ extension Klimavagt {
     /// Runs the agent.
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the agent: read the inputs, apply the rules, publish alerts.")
+            abstract: "Run the agent: read the inputs, apply the rules, publish alerts.",
+            discussion: """
+                SIGTERM or SIGINT stops it gracefully; SIGHUP reloads the configuration, keeping the running one if the \
+                new one is invalid.
+
+                Environment: NOTIFY_SOCKET and WATCHDOG_USEC (systemd's Type=notify and watchdog), JOURNAL_STREAM \
+                (journald priority prefixes), STATE_DIRECTORY and RUNTIME_DIRECTORY (defaults for --state-dir and \
+                --control-socket), CREDENTIALS_DIRECTORY (for password_file), KLIMAVAGT_DEVICES (the device \
+                profiles), KLIMAVAGT_EXECUTOR=dispatch (run tasks on libdispatch's pool instead of the agent's own, \
+                which lets an idle agent sleep).
+                """)
 
         @OptionGroup var options: ConfigOptions
 
