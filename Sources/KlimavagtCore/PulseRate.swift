@@ -30,7 +30,7 @@ public struct PulseRate: Sendable {
         let since = time - last
         guard since < timeout else { return 0 }
         let longest = max(interval, since)
-        let seconds = Double(longest.components.seconds) + Double(longest.components.attoseconds) / 1e18
+        let seconds = longest.inSeconds
         return seconds > 0 ? Double(count) * 3600 / seconds : 0
     }
 

@@ -46,12 +46,13 @@ extension MQTTClient {
         threadFinished.signal()
     }
 
-    private var idleWaitSeconds: Double {
-        Double(options.idleWait.components.seconds) + Double(options.idleWait.components.attoseconds) / 1e18
+    /// A duration in seconds (this module does without KlimavagtCore, which has the same as `Duration.inSeconds`).
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     private var idleWaitMilliseconds: Int32 {
-        Int32(clamping: max(1, min(Int64(idleWaitSeconds * 1000), 3_600_000)))
+        Int32(clamping: max(1, min(Int64(Self.seconds(options.idleWait) * 1000), 3_600_000)))
     }
 
     /// Records a failed attempt or a lost session; says whether the loop must stop (a failing `connect()`).
@@ -78,12 +79,11 @@ extension MQTTClient {
 
     /// Waits `delay` (cut short by `close()`) and doubles it, up to the configured maximum.
     private func waitBeforeReconnecting(_ delay: inout Duration) {
-        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Date().addingTimeInterval(Self.seconds(delay))
         condition.lock()
         while !closing, Date() < deadline {
             // Waking every `idleWait` keeps `networkLoopPasses` moving, which the watchdog reads as the thread being alive.
-            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(idleWaitSeconds)))
+            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(Self.seconds(options.idleWait))))
             loopPasses += 1
         }
         condition.unlock()

@@ -148,8 +148,7 @@ public final class Pipeline: @unchecked Sendable {
     ///
     /// It blocks the calling thread for at most `limit`, and for that long only when the pipeline is wedged.
     public func answers(within limit: Duration) -> Bool {
-        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-        guard lock.lock(before: Date().addingTimeInterval(seconds)) else { return false }
+        guard lock.lock(before: Date().addingTimeInterval(limit.inSeconds)) else { return false }
         lock.unlock()
         return true
     }

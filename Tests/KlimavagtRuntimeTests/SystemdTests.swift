@@ -45,35 +45,49 @@ struct SystemdTests {
         }
     }
 
-    @Test("READY=1 with a STATUS once the broker session is up, WATCHDOG=1 while it runs, STOPPING=1 on SIGTERM")
-    func notifications() async throws {
-        let broker = try MosquittoBroker()
-        defer { broker.stop() }
+    /// Starts the agent binary for site `notify` with a notification socket and a 2 s watchdog; its output goes to a
+    /// log file, which `JOURNAL_STREAM` names as the journal when `logAsJournal`.
+    func startUnderWatchdog(brokerPort: Int, sensorsAndRules: String, logAsJournal: Bool = false) throws
+        -> (agent: ChildProcess, notify: NotifySocket)
+    {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-notify-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try """
             site: notify
-            mqtt: {host: 127.0.0.1, port: \(broker.port)}
-            sensors:
-              - {id: level-1, unit: cm}
-            rules:
-              - {id: high, kind: threshold, sensor: level-1, levels: {warning: 150}}
-            """.write(to: folder.appendingPathComponent("agent.yaml"), atomically: true, encoding: .utf8)
+            mqtt: {host: 127.0.0.1, port: \(brokerPort)}
+
+            """.appending(sensorsAndRules)
+            .write(to: folder.appendingPathComponent("agent.yaml"), atomically: true, encoding: .utf8)
         let notify = try NotifySocket(path: folder.appendingPathComponent("notify.sock").path)
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.path
         environment["WATCHDOG_USEC"] = "2000000"
-        // Standard error as the journal: JOURNAL_STREAM names the log file's device and inode.
         let log = folder.appendingPathComponent("agent.log").path
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        var info = stat()
-        stat(log, &info)
-        environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        if logAsJournal {
+            // Standard error as the journal: JOURNAL_STREAM names the log file's device and inode.
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            var info = stat()
+            stat(log, &info)
+            environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        }
         let agent = try ChildProcess(Klimavagt.binary, [
             "run", "--config", folder.appendingPathComponent("agent.yaml").path,
             "--state-dir", folder.appendingPathComponent("state").path,
             "--control-socket", folder.appendingPathComponent("control.sock").path,
         ], environment: environment, outputFile: log)
+        return (agent, notify)
+    }
+
+    @Test("READY=1 with a STATUS once the broker session is up, WATCHDOG=1 while it runs, STOPPING=1 on SIGTERM")
+    func notifications() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let (agent, notify) = try startUnderWatchdog(brokerPort: broker.port, sensorsAndRules: """
+            sensors:
+              - {id: level-1, unit: cm}
+            rules:
+              - {id: high, kind: threshold, sensor: level-1, levels: {warning: 150}}
+            """, logAsJournal: true)
         defer { agent.signal(SIGKILL); agent.wait() }
         let running = notify.receive(seconds: 20) { $0.filter { $0 == "WATCHDOG=1" }.count >= 2 }
         let ready = try #require(running.first { $0.hasPrefix("READY=1") }, "\(running)\n\(agent.output)")
@@ -130,23 +144,10 @@ struct SystemdTests {
     @Test("a broker whose packets are dropped holds the MQTT thread in connect, and the watchdog keeps being fed")
     func watchdogWhileConnectHangs() async throws {
         let blackhole = try BlackholeListener()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-notify-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try """
-            site: notify
-            mqtt: {host: 127.0.0.1, port: \(blackhole.port)}
+        let (agent, notify) = try startUnderWatchdog(brokerPort: blackhole.port, sensorsAndRules: """
             sensors:
               - {id: level-1, unit: cm}
-            """.write(to: folder.appendingPathComponent("agent.yaml"), atomically: true, encoding: .utf8)
-        let notify = try NotifySocket(path: folder.appendingPathComponent("notify.sock").path)
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = notify.path
-        environment["WATCHDOG_USEC"] = "2000000"
-        let agent = try ChildProcess(Klimavagt.binary, [
-            "run", "--config", folder.appendingPathComponent("agent.yaml").path,
-            "--state-dir", folder.appendingPathComponent("state").path,
-            "--control-socket", folder.appendingPathComponent("control.sock").path,
-        ], environment: environment, outputFile: folder.appendingPathComponent("agent.log").path)
+            """)
         defer { agent.signal(SIGKILL); agent.wait() }
         // READY=1 comes after ten seconds of trying the broker; the connect is still hanging then.
         let running = notify.receive(seconds: 30) { $0.filter { $0 == "WATCHDOG=1" }.count >= 3 }
