@@ -25,8 +25,10 @@ enum AlertMessage {
 
     /// The value with one decimal, rounded half away from zero.
     static func decimal(_ value: Double) -> String {
-        guard value.isFinite else { return String(describing: value) }
-        let tenths = Int64((value * 10).rounded(.toNearestOrAwayFromZero))
+        // Readings lie within ±1e15 (`Limits`), but a rate of rise is a quotient: anything past Int64 is written as is.
+        guard value.isFinite, let tenths = Int64(exactly: (value * 10).rounded(.toNearestOrAwayFromZero)) else {
+            return String(describing: value)
+        }
         let sign = tenths < 0 ? "-" : ""
         let magnitude = tenths.magnitude
         return "\(sign)\(magnitude / 10).\(magnitude % 10)"

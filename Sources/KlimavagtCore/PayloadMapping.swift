@@ -77,6 +77,9 @@ public struct PayloadMapping: Sendable {
         var reading = raw * scale + offset
         if let datum { reading = datum - reading }
         guard reading.isFinite else { return .failure(.notANumber(path: value.description)) }
+        guard Limits.contains(value: reading) else {
+            return .failure(.outOfRange("\(value.description) gives \(reading), beyond ±1e15"))
+        }
         if scale != 1 || offset != 0 || datum != nil {
             // Scaling leaves binary noise (1234 × 0.1 is 123.40000000000001); readings keep millionths of the unit.
             reading = (reading * 1e6).rounded() / 1e6
@@ -89,12 +92,6 @@ public struct PayloadMapping: Sendable {
             }
         }
         return .success(Reading(sensor: sensor, time: time, value: reading))
-    }
-
-    /// `count` units of `unit` nanoseconds, exact for whole counts (a Double cannot hold every nanosecond since 1970).
-    private static func timestamp(_ count: Double, unit: Int64) -> Timestamp {
-        let whole = count.rounded(.down)
-        return Timestamp(nanoseconds: Int64(whole) * unit + Int64(((count - whole) * Double(unit)).rounded()))
     }
 
     private func eventTime(_ path: JSONPath, _ format: TimeFormat, in document: JSONValue)
@@ -114,11 +111,19 @@ public struct PayloadMapping: Sendable {
             guard let civil = Timestamp(rfc3339: text + "Z"), let utc = toUTC(civil.seconds) else {
                 return .failure(.badTime(path: path.description, text: text))
             }
-            return .success(Timestamp(seconds: utc, nanoseconds: civil.nanoseconds - civil.seconds * 1_000_000_000))
-        case (.unixSeconds, .number(let seconds)) where seconds.isFinite && abs(seconds) < 1e11:
-            return .success(Self.timestamp(seconds, unit: 1_000_000_000))
-        case (.unixMilliseconds, .number(let millis)) where millis.isFinite && abs(millis) < 1e14:
-            return .success(Self.timestamp(millis, unit: 1_000_000))
+            let stamp = Timestamp(seconds: utc, nanoseconds: civil.nanoseconds - civil.seconds * 1_000_000_000)
+            guard Limits.contains(stamp) else { return .failure(.badTime(path: path.description, text: text)) }
+            return .success(stamp)
+        case (.unixSeconds, .number(let seconds)):
+            guard let stamp = Limits.time(seconds, unitNanoseconds: 1_000_000_000) else {
+                return .failure(.outOfRange("\(path.description) \(seconds) s is not a time in 1900–2099"))
+            }
+            return .success(stamp)
+        case (.unixMilliseconds, .number(let millis)):
+            guard let stamp = Limits.time(millis, unitNanoseconds: 1_000_000) else {
+                return .failure(.outOfRange("\(path.description) \(millis) ms is not a time in 1900–2099"))
+            }
+            return .success(stamp)
         case (_, .string(let text)):
             return .failure(.badTime(path: path.description, text: text))
         default:

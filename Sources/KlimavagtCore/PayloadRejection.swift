@@ -8,6 +8,13 @@ public enum PayloadRejection: Error, Sendable, Equatable, CustomStringConvertibl
     case badTime(path: String, text: String)
     /// Older than the sensor's latest reading; readings are kept in event-time order.
     case outOfOrder(time: Timestamp, latest: Timestamp)
+    /// A number outside what `Limits` accepts (a value past 10¹⁵, a time outside 1900–2099, a pulse count past 10⁹,
+    /// a window sum or total that would overflow).
+    case outOfRange(String)
+    /// An id made from topic levels that breaks the rules configured ids obey.
+    case badSensorID(id: String, reason: String)
+    /// A template would make a sensor past the bound on sensors.
+    case sensorLimit(String)
 
     /// The counter's name, as metrics and the CLI show it.
     public var reason: String {
@@ -19,6 +26,9 @@ public enum PayloadRejection: Error, Sendable, Equatable, CustomStringConvertibl
         case .notANumber: "not_a_number"
         case .badTime: "bad_time"
         case .outOfOrder: "out_of_order"
+        case .outOfRange: "out_of_range"
+        case .badSensorID: "bad_sensor_id"
+        case .sensorLimit: "sensor_limit"
         }
     }
 
@@ -29,9 +39,21 @@ public enum PayloadRejection: Error, Sendable, Equatable, CustomStringConvertibl
         case .missingField(let path): "no field \(path)"
         case .wrongType(let path, let found): "\(path) is a \(found), expected a number"
         case .notANumber(let path): "\(path) is not a number (NaN or infinity)"
-        case .badTime(let path, let text): "\(path) '\(text)' is not a time this profile understands"
+        case .badTime(let path, let text): "\(path) '\(Self.excerpt(text))' is not a time this profile understands, in 1900–2099"
         case .outOfOrder(let time, let latest):
             "reading for \(time.rfc3339) is older than the latest one (\(latest.rfc3339))"
+        case .outOfRange(let detail): detail
+        case .badSensorID(let id, let reason): "the sensor id '\(Self.excerpt(id))' made from the topic \(reason)"
+        case .sensorLimit(let detail): detail
         }
+    }
+
+    /// At most 80 characters of a text from outside, for a log line.
+    public static func excerpt(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard scalars.count > 80 else { return text }
+        var short = String.UnicodeScalarView()
+        short.append(contentsOf: scalars.prefix(77))
+        return String(short) + "… (\(text.utf8.count) bytes)"
     }
 }

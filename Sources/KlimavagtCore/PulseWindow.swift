@@ -21,9 +21,15 @@ public struct PulseWindow: Sendable {
         batches.first.map { $0.time + length }
     }
 
-    /// Adds pulses counted at `time`; a batch older than the newest one is kept in time order.
+    /// Whether `count` more pulses fit the sum without overflowing it.
+    public func canAdd(_ count: Int64) -> Bool {
+        !pulses.addingReportingOverflow(count).overflow
+    }
+
+    /// Adds pulses counted at `time`; a batch older than the newest one is kept in time order. A count that would
+    /// overflow the sum is left out (callers refuse such a reading first, through `canAdd`).
     public mutating func add(_ count: Int64, at time: Timestamp) {
-        guard count != 0 else { return }
+        guard count != 0, canAdd(count) else { return }
         batches.insert(Batch(time: time, pulses: count)) { $0.time < $1.time }
         pulses += count
     }

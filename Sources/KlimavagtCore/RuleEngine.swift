@@ -217,10 +217,12 @@ public struct RuleEngine: Sendable {
             for index in windowRules.indices where windowRules[index].spec.sensor == reading.sensor
                 && reading.time + windowRules[index].spec.window > now
             {
-                windowRules[index].prime(pulses: Int64(reading.value.rounded()), at: reading.time)
+                windowRules[index].prime(pulses: Limits.pulses(reading.value) ?? 0, at: reading.time)
             }
-            if let seen = lastSeen[reading.sensor], seen >= reading.time { continue }
-            lastSeen[reading.sensor] = reading.time
+            // A reading stamped ahead of `now` (a device's clock) must not put off its sensor's staleness.
+            let seenAt = min(reading.time, now)
+            if let seen = lastSeen[reading.sensor], seen >= seenAt { continue }
+            lastSeen[reading.sensor] = seenAt
             staleDeadlineChanged(for: reading.sensor)
         }
     }
@@ -236,6 +238,26 @@ public struct RuleEngine: Sendable {
         return judged
     }
 
+    /// Why a reading cannot be taken, or nil if it can: its time or value lies outside `Limits`, a pulse sensor's
+    /// value is no whole count in `0 ... Limits.largestPulseCount`, or its pulses would overflow a rule's window sum.
+    /// Callers ask before `condition` and `ingest`, and count a refusal like a malformed payload.
+    public func refusal(for reading: Reading) -> PayloadRejection? {
+        guard Limits.contains(reading.time) else {
+            return .outOfRange("time \(reading.time.rfc3339) is outside 1900–2099")
+        }
+        guard Limits.contains(value: reading.value) else {
+            return .outOfRange("value \(reading.value) is beyond ±1e15")
+        }
+        guard let sensor = sensors[reading.sensor], case .pulses = sensor.measure else { return nil }
+        guard let pulses = Limits.pulses(reading.value) else {
+            return .outOfRange("value \(reading.value) is not a pulse count from 0 to 1e9")
+        }
+        for rule in windowRules where rule.spec.sensor == reading.sensor && !rule.window.canAdd(pulses) {
+            return .outOfRange("\(pulses) more pulses would overflow the window sum of rule '\(rule.spec.id)'")
+        }
+        return nil
+    }
+
     /// Adds a sensor that no rule watches yet (one found on a wildcard topic), so its readings are conditioned.
     public mutating func register(_ sensor: SensorSpec) {
         guard sensors[sensor.id] == nil else { return }
@@ -244,17 +266,22 @@ public struct RuleEngine: Sendable {
 
     /// Feeds one reading, after the deadlines before it, and returns the events it causes.
     ///
-    /// Deadlines at the reading's own instant are judged together with the reading, once.
-    public mutating func ingest(_ reading: Reading) -> [AlertEvent] {
-        var events = advance(to: Timestamp(nanoseconds: reading.time.nanoseconds - 1))
+    /// Deadlines at the reading's own instant are judged together with the reading, once. The live agent passes
+    /// `arrival`, the agent's own time when the reading came: then the engine's clock runs no further than it, and
+    /// the sensor's staleness counts from it, so a payload's time (a device's clock, hours off) affects only its
+    /// own reading and never moves another sensor's staleness. Replay passes none and runs in the readings' time.
+    public mutating func ingest(_ reading: Reading, arrival: Timestamp? = nil) -> [AlertEvent] {
+        let clockTime = arrival.map { min($0, reading.time) } ?? reading.time
+        var events = advance(to: Timestamp(nanoseconds: clockTime.nanoseconds &- 1))
         guard let sensor = sensors[reading.sensor] else { return events }
+        let seenAt = arrival ?? reading.time
         let previous = lastSeen[reading.sensor]
-        lastSeen[reading.sensor] = reading.time
+        lastSeen[reading.sensor] = max(seenAt, previous ?? seenAt)
         defer { staleDeadlineChanged(for: reading.sensor) }
         if staleSensors.remove(reading.sensor) != nil {
             for index in staleRules.indices where staleRules[index].spec.sensor == reading.sensor {
                 if let event = staleRules[index].sensorReported(
-                    at: reading.time, lastSeen: previous ?? reading.time, site: site, makeID: makeID)
+                    at: max(seenAt, previous ?? seenAt), lastSeen: previous ?? seenAt, site: site, makeID: makeID)
                 {
                     events.append(event)
                 }
@@ -262,7 +289,7 @@ public struct RuleEngine: Sendable {
         }
         switch sensor.measure {
         case .pulses:
-            let pulses = Int64(reading.value.rounded())
+            let pulses = Limits.pulses(reading.value) ?? 0
             for index in windowRules.indices where windowRules[index].spec.sensor == reading.sensor {
                 if let event = windowRules[index].add(pulses: pulses, at: reading.time, site: site, makeID: makeID) {
                     events.append(event)

@@ -20,7 +20,8 @@ extension Timestamp {
         return text + "Z"
     }
 
-    /// Parses an RFC 3339 date-time (`Z` or a numeric offset, optional fraction up to nanoseconds).
+    /// Parses an RFC 3339 date-time (`Z` or a numeric offset, optional fraction up to nanoseconds); nil unless it is
+    /// well formed and within `Limits` (1900 to 2099).
     public init?(rfc3339 text: some StringProtocol) {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20 else { return nil }
@@ -68,9 +69,14 @@ extension Timestamp {
             return nil
         }
         guard index == bytes.count else { return nil }
+        // Four digits of year keep the seconds far inside Int64; the nanoseconds are checked against `Limits`.
         let days = Self.days(fromCivil: year, month, day)
         let secs = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetSeconds
-        self.init(nanoseconds: secs * 1_000_000_000 + fraction)
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let stamp = Timestamp(nanoseconds: scaled + fraction)
+        guard Limits.contains(stamp) else { return nil }
+        self = stamp
     }
 
     private static func pad(_ value: Int64, _ width: Int) -> String {

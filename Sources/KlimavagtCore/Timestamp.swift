@@ -16,8 +16,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable {
         try container.encode(nanoseconds)
     }
 
+    /// `seconds` since the epoch plus `nanoseconds`, clamped to the range of `Int64` nanoseconds (about 1678 to
+    /// 2262); values from outside are checked against `Limits` before they get here.
     public init(seconds: Int64, nanoseconds: Int64 = 0) {
-        self.nanoseconds = seconds * 1_000_000_000 + nanoseconds
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        self.nanoseconds = overflow ? (seconds < 0 ? .min : .max) : Self.saturating(scaled, plus: nanoseconds)
+    }
+
+    /// `a + b`, clamped to the range of `Int64`.
+    static func saturating(_ a: Int64, plus b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b < 0 ? .min : .max) : sum
     }
 
     /// Whole seconds since the epoch, rounded towards negative infinity.
@@ -29,16 +38,22 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable {
         lhs.nanoseconds < rhs.nanoseconds
     }
 
+    // Time arithmetic saturates at the ends of `Int64` instead of trapping. Times and durations from outside lie in
+    // `Limits`, where no sum or difference reaches those ends; the clamping keeps a mistake from stopping the agent.
+
     public static func + (lhs: Timestamp, rhs: Duration) -> Timestamp {
-        Timestamp(nanoseconds: lhs.nanoseconds + rhs.nanosecondsClamped)
+        Timestamp(nanoseconds: saturating(lhs.nanoseconds, plus: rhs.nanosecondsClamped))
     }
 
     public static func - (lhs: Timestamp, rhs: Duration) -> Timestamp {
-        Timestamp(nanoseconds: lhs.nanoseconds - rhs.nanosecondsClamped)
+        let nanos = rhs.nanosecondsClamped
+        return Timestamp(nanoseconds: nanos == .min ? saturating(lhs.nanoseconds, plus: .max)
+                                                     : saturating(lhs.nanoseconds, plus: -nanos))
     }
 
     public static func - (lhs: Timestamp, rhs: Timestamp) -> Duration {
-        .nanoseconds(lhs.nanoseconds - rhs.nanoseconds)
+        let (difference, overflow) = lhs.nanoseconds.subtractingReportingOverflow(rhs.nanoseconds)
+        return .nanoseconds(overflow ? (lhs.nanoseconds < rhs.nanoseconds ? .min : .max) : difference)
     }
 }
 
@@ -48,7 +63,7 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .min : .max }
-        return scaled + attoseconds / 1_000_000_000
+        return Timestamp.saturating(scaled, plus: attoseconds / 1_000_000_000)
     }
 
     /// Whole seconds in the duration, rounded towards zero.

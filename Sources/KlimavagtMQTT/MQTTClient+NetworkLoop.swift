@@ -74,6 +74,8 @@ extension MQTTClient {
         }
         condition.unlock()
         waiter?.resume(throwing: reported)
+        // A lost session was announced by the disconnect callback; a failed attempt is announced here.
+        if !hadSession, !stop { eventSink.yield(.connectFailed(reported)) }
         return (stop, hadSession)
     }
 
@@ -138,7 +140,10 @@ extension MQTTClient {
         if !sessionPresent, let handle {
             for subscription in subscriptions {
                 // A failure here shows as a lost session on the next loop, which reconnects and tries again.
-                _ = mosquitto_subscribe(handle, nil, subscription.filter, subscription.qos.rawValue)
+                var mid: Int32 = 0
+                if mosquitto_subscribe(handle, &mid, subscription.filter, subscription.qos.rawValue) == MOSQ_ERR_SUCCESS.rawValue {
+                    subscribing[mid] = subscription.filter
+                }
             }
         }
         if let handle {
@@ -179,7 +184,9 @@ extension MQTTClient {
     private func didAcknowledgeSubscribe(mid: Int32, firstGrant: Int32) {
         condition.lock()
         let waiter = subscribeWaiters.removeValue(forKey: mid)
+        let filter = subscribing.removeValue(forKey: mid)
         condition.unlock()
+        if let filter { eventSink.yield(.subscribed(filter: filter, granted: firstGrant < 0x80)) }
         if firstGrant >= 0x80 {
             waiter?.resume(throwing: MQTTError(
                 kind: .notAuthorized, code: firstGrant, operation: "subscribe", text: "the broker refused the subscription"))

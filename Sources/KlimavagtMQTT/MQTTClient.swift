@@ -34,6 +34,8 @@ public final class MQTTClient: @unchecked Sendable {
     /// QoS 1 messages published while no session was up, handed to libmosquitto in order once one is.
     var heldWhileDisconnected: [HeldMessage] = []
     var subscribeWaiters: [Int32: CheckedContinuation<Void, any Error>] = [:]
+    /// The filter of each subscription whose SUBACK is awaited, by message id.
+    var subscribing: [Int32: String] = [:]
     var firstOutcomeWaiter: CheckedContinuation<Void, any Error>?
     var failFast = false
     var refusal: MQTTError?
@@ -70,6 +72,14 @@ public final class MQTTClient: @unchecked Sendable {
 
     deinit {
         if let handle { mosquitto_destroy(handle) }
+    }
+
+    /// Applies `options` to a client that is closed again at once, without touching the network: what creating the
+    /// agent's client would refuse (a client id, topic or credential libmosquitto does not take, a TLS file it
+    /// cannot read) is thrown here, so a configuration check refuses it before the agent runs.
+    public static func check(_ options: MQTTOptions) throws(MQTTError) {
+        let client = try MQTTClient(options)
+        client.close()
     }
 
     private func configure(_ handle: OpaquePointer) throws(MQTTError) {
@@ -191,6 +201,7 @@ public final class MQTTClient: @unchecked Sendable {
                     return
                 }
                 subscribeWaiters[mid] = waiter
+                subscribing[mid] = filter
             }
         } catch {
             throw error as! MQTTError
@@ -299,6 +310,7 @@ public final class MQTTClient: @unchecked Sendable {
         publishWaiters.removeAll()
         heldWhileDisconnected.removeAll()
         subscribeWaiters.removeAll()
+        subscribing.removeAll()
         let first = firstOutcomeWaiter
         firstOutcomeWaiter = nil
         let handle = self.handle

@@ -22,4 +22,8 @@ public struct MQTTMessage: Sendable, Equatable {
 public enum MQTTConnectionEvent: Sendable, Equatable {
     case connected(sessionPresent: Bool)
     case disconnected(MQTTError?)
+    /// An attempt to connect failed before a session was up (the broker unreachable, or it refused the CONNECT).
+    case connectFailed(MQTTError)
+    /// The broker answered a subscription (made by `subscribe` or again after a reconnect): granted or refused.
+    case subscribed(filter: String, granted: Bool)
 }

@@ -29,18 +29,32 @@ public enum Agent {
     /// Runs until SIGTERM or SIGINT, or, with `exitWhenInputsEnd`, until every input has ended and every window
     /// has emptied (the demo's end). With `reload`, SIGHUP reads the configuration again: if it is valid the
     /// services stop in order and start again with it (state carries over through the state directory); if not,
-    /// the error is logged and the running configuration stays.
+    /// the error is logged and the running configuration stays. A reloaded configuration that then fails to start
+    /// (a GPIO line taken, a TLS file gone) is logged, and the agent starts again with the one it ran before.
+    /// SIGTERM is honoured at any moment, during a reload too.
     public static func run(configuration: Configuration, stateDirectory: String, exitWhenInputsEnd: Bool,
                            logger: Logger, controlSocket: String? = nil, version: String = "dev",
                            reload: (@Sendable () throws -> Configuration)? = nil) async throws
     {
+        let signals = await AgentSignals(reload: reload, logger: logger)
+        defer { signals.close() }
         var current = configuration
-        while true {
+        var previous: Configuration?
+        while !signals.stopRequested {
             let requested = ReloadRequest()
-            try await runOnce(configuration: current, stateDirectory: stateDirectory, exitWhenInputsEnd: exitWhenInputsEnd,
-                              logger: logger, controlSocket: controlSocket, version: version, reload: reload,
-                              requested: requested)
-            guard let next = requested.configuration else { return }
+            do {
+                try await runOnce(configuration: current, stateDirectory: stateDirectory,
+                                  exitWhenInputsEnd: exitWhenInputsEnd, logger: logger, controlSocket: controlSocket,
+                                  version: version, signals: signals, requested: requested)
+            } catch let error as StartError {
+                guard let fallback = previous else { throw error }
+                logger.error("the reloaded configuration cannot start (\(error.description)); going back to the one that ran before")
+                current = fallback
+                previous = nil
+                continue
+            }
+            guard let next = requested.configuration, !signals.stopRequested else { return }
+            previous = current
             current = next
             logger.notice("configuration reloaded: \(next.sensors.count) sensors, \(next.rules.count) rules")
         }
@@ -48,7 +62,7 @@ public enum Agent {
 
     private static func runOnce(configuration: Configuration, stateDirectory: String, exitWhenInputsEnd: Bool,
                                 logger: Logger, controlSocket: String?, version: String,
-                                reload: (@Sendable () throws -> Configuration)?, requested: ReloadRequest) async throws
+                                signals: AgentSignals, requested: ReloadRequest) async throws
     {
         let health = InputHealth()
         var traces: [String: Trace] = [:]
@@ -142,7 +156,8 @@ public enum Agent {
         if configuration.sensors.contains(where: { if case .mqtt = $0.input { true } else { false } }) {
             inputs.append(.init(service: MQTTSensorFeed(
                 client: client, sensors: configuration.sensors, pipeline: pipeline, clock: clock, health: health,
-                logger: logger)))
+                logger: logger, maximumSensors: configuration.maximumSensors,
+                maximumSensorsPerTemplate: configuration.maximumSensorsPerTemplate)))
         }
         var control: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let controlSocket {
@@ -157,10 +172,6 @@ public enum Agent {
             control.append(.init(service: MetricsServer(port: port, registry: registry, logger: logger) {
                 AgentMetrics.refresh(outbox: outbox, store: store)
             }))
-        }
-        if let reload {
-            control.append(.init(service: ReloadWatcher(reload: reload, requested: requested, logger: logger),
-                                 successTerminationBehavior: .gracefullyShutdownGroup))
         }
         if notifier.isActive {
             let statusClient = client
@@ -184,8 +195,13 @@ public enum Agent {
                 .init(service: pipelineService,
                       successTerminationBehavior: exitWhenInputsEnd ? .gracefullyShutdownGroup : .cancelGroup),
             ] + control + inputs,
-            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        // The signals reach the group through `signals`, which watches them across restarts of the services.
+        guard signals.begin(group, request: requested) else {
+            client.close()
+            return
+        }
+        defer { signals.end() }
         try await group.run()
     }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+import KlimavagtCore
 import KlimavagtMQTT
 import Logging
 import ServiceLifecycle
@@ -25,10 +27,29 @@ public struct BrokerSession: Service {
         let options = client.options
         logger.info("MQTT: connecting to \(options.host):\(options.port) as \(options.clientID)")
         client.start()
+        // The first failed attempt is logged at once, then one line a minute with the count, until a session is up.
+        var failures = LogThrottle(interval: .seconds(60))
+        var failedSinceSession = 0
         for await event in client.connectionEvents.cancelOnGracefulShutdown() {
             switch event {
+            case .connectFailed(let error):
+                failedSinceSession += 1
+                let now = Timestamp(nanoseconds: Int64(clamping: DispatchTime.now().uptimeNanoseconds))
+                let (admitted, heldBack) = failures.admit("connect", at: now)
+                guard admitted else { continue }
+                let count = heldBack > 0 ? " (\(heldBack + 1) attempts failed since the last line)" : ""
+                logger.error("MQTT: cannot connect to \(options.host):\(options.port): \(error)\(count); retrying, at most every \(DurationText.format(options.reconnectMaximum))")
+            case .subscribed(let filter, let granted):
+                if granted {
+                    logger.info("MQTT: subscribed to \(filter)")
+                } else {
+                    logger.error("MQTT: the broker refused the subscription to \(filter)")
+                }
             case .connected:
-                logger.info("MQTT: session up with \(options.host):\(options.port)")
+                let after = failedSinceSession > 0 ? " after \(failedSinceSession) failed attempts" : ""
+                failedSinceSession = 0
+                failures = LogThrottle(interval: .seconds(60))
+                logger.info("MQTT: session up with \(options.host):\(options.port)\(after)")
                 do {
                     try await client.publish(statusTopic, payload: Array("online".utf8), qos: .atLeastOnce, retain: true)
                 } catch {

@@ -21,6 +21,12 @@ public struct Configuration: Sendable {
     public var homeAssistantPrefix = "homeassistant"
     /// The loopback port of the Prometheus endpoint; nil (the default) serves no metrics.
     public var metricsPort: Int?
+    /// At most this many sensors in all, configured ones and those made from templates; past it, a new topic's
+    /// payloads are refused (`sensor_limit`). Sized for a Raspberry Pi: each sensor costs its store (raw_bytes and
+    /// roll-ups) and its rule state.
+    public var maximumSensors: Int = 256
+    /// At most this many sensors made from one template (`plug-{1}`).
+    public var maximumSensorsPerTemplate: Int = 128
     /// Memory for each sensor's compressed raw samples.
     public var storeRawBytes: Int = 64 * 1024
     /// How often new samples are written to the store's journal: what a crash can lose at most.

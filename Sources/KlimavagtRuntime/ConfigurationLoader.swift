@@ -8,16 +8,20 @@ public enum ConfigurationLoader {
         let root = try YAMLDocument.load(file)
         let map = try root.mapping(allowed: [
             "site", "prefix", "board", "mqtt", "telemetry", "store", "home_assistant", "metrics", "devices_dir", "sensors",
-            "rules",
+            "rules", "limits",
         ])
         let baseFolder = URL(fileURLWithPath: file).deletingLastPathComponent().path
 
         let siteReader = try map.required("site")
         let site = try siteReader.string()
         guard !site.isEmpty, site.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
-            throw siteReader.error("a site id uses lower-case letters, digits and '-' only, found '\(site)'")
+            throw siteReader.error("a site id uses lower-case letters, digits and '-' only, found '\(PayloadRejection.excerpt(site))'")
         }
-        let prefix = try map["prefix"]?.string() ?? "klimavagt/\(site)"
+        guard site.utf8.count <= maximumIDBytes else {
+            throw siteReader.error("a site id has at most \(maximumIDBytes) characters, found \(site.utf8.count)")
+        }
+        let prefix = try map["prefix"].map { reader throws(ConfigurationError) in try topicPrefix(reader) }
+            ?? "klimavagt/\(site)"
 
         var devicesFolder = devicesDirectory
         if let reader = map["devices_dir"] { devicesFolder = resolve(try reader.string(), against: baseFolder) }
@@ -67,12 +71,7 @@ public enum ConfigurationLoader {
         if let homeAssistant = map["home_assistant"] {
             let settings = try homeAssistant.mapping(allowed: ["discovery", "prefix"])
             if let discovery = settings["discovery"] { configuration.homeAssistantDiscovery = try discovery.bool() }
-            if let prefix = settings["prefix"] {
-                configuration.homeAssistantPrefix = try prefix.string()
-                guard TopicFilter(configuration.homeAssistantPrefix)?.isPattern == false else {
-                    throw prefix.error("a topic prefix without wildcards")
-                }
-            }
+            if let prefix = settings["prefix"] { configuration.homeAssistantPrefix = try topicPrefix(prefix) }
         }
         if let metricsReader = map["metrics"] {
             let metrics = try metricsReader.mapping(allowed: ["port"])
@@ -88,7 +87,49 @@ public enum ConfigurationLoader {
                 else { throw interval.error("must be between 100ms and 1h") }
             }
         }
+        if let limitsReader = map["limits"] {
+            let limits = try limitsReader.mapping(allowed: ["sensors", "sensors_per_template"])
+            if let total = limits["sensors"] { configuration.maximumSensors = try total.int(in: 1...100_000) }
+            if let each = limits["sensors_per_template"] {
+                configuration.maximumSensorsPerTemplate = try each.int(in: 1...100_000)
+            }
+        }
+        if configuration.sensors.count > configuration.maximumSensors {
+            throw try map.required("sensors").error(
+                "\(configuration.sensors.count) sensors are configured, more than limits.sensors (\(configuration.maximumSensors))")
+        }
+        // What creating the broker client refuses, refused here too, so check-config and a reload see it.
+        do {
+            try MQTTClient.check(configuration.mqtt)
+        } catch {
+            throw (map["mqtt"] ?? map["site"] ?? root).error("the MQTT client does not take these settings: \(error)")
+        }
         return configuration
+    }
+
+    /// The longest sensor, rule or site id, in bytes: ids become topic levels and metric labels.
+    static let maximumIDBytes = 64
+
+    /// A topic prefix for what the agent publishes: no wildcards, no control characters, no `$` first (the broker's
+    /// own topics), no empty level at either end, at most 512 bytes.
+    static func topicPrefix(_ reader: YAMLReader) throws(ConfigurationError) -> String {
+        let text = try reader.string()
+        if let problem = topicProblem(text, filter: false) { throw reader.error("not a topic prefix: \(problem)") }
+        guard !text.hasSuffix("/"), !text.hasPrefix("$") else {
+            throw reader.error("a topic prefix neither starts with '$' nor ends with '/', found '\(PayloadRejection.excerpt(text))'")
+        }
+        return text
+    }
+
+    /// What makes `text` unusable as a topic (or, with `filter`, as a topic filter), if anything.
+    static func topicProblem(_ text: String, filter: Bool) -> String? {
+        if text.isEmpty { return "it is empty" }
+        if text.utf8.count > 512 { return "it has \(text.utf8.count) bytes, more than 512" }
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            return "it holds a control character"
+        }
+        if !filter, text.contains("+") || text.contains("#") { return "it holds a wildcard ('+' or '#')" }
+        return nil
     }
 
     /// Adds the concrete sensor a rule names when a template sensor (`power-{1}`) stands for it.
@@ -117,8 +158,14 @@ public enum ConfigurationLoader {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: folder).appendingPathComponent(path).standardized.path
     }
 
+    /// Whether `text` is a sensor or rule id: letters, digits, `-` and `_`, at most `maximumIDBytes`.
     static func isIdentifier(_ text: String) -> Bool {
-        !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        !text.isEmpty && text.utf8.count <= maximumIDBytes
+            && text.utf8.allSatisfy { $0 < 0x80 && (isAlphanumeric($0) || $0 == 0x2D || $0 == 0x5F) }
+    }
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
     }
 
     private static func readMQTT(_ reader: YAMLReader?, site: String, prefix: String, baseFolder: String)
@@ -132,9 +179,19 @@ public enum ConfigurationLoader {
             "host", "port", "client_id", "keepalive", "username", "password", "password_file", "protocol", "tls",
             "reconnect",
         ])
-        if let host = map["host"] { options.host = try host.string() }
+        if let host = map["host"] {
+            options.host = try host.string()
+            guard !options.host.isEmpty, options.host.utf8.count <= 253,
+                  !options.host.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F })
+            else { throw host.error("a host name or address of 1 to 253 characters without spaces") }
+        }
         if let port = map["port"] { options.port = try port.int(in: 1...65535) }
-        if let id = map["client_id"] { options.clientID = try id.string() }
+        if let id = map["client_id"] {
+            options.clientID = try id.string()
+            guard !options.clientID.isEmpty, options.clientID.utf8.count <= 256,
+                  topicProblem(options.clientID, filter: true) == nil
+            else { throw id.error("a client id has 1 to 256 bytes and no control characters") }
+        }
         if let keepalive = map["keepalive"] {
             options.keepalive = try keepalive.duration()
             guard options.keepalive >= .seconds(5), options.keepalive <= .seconds(65535) else {
@@ -201,7 +258,7 @@ public enum ConfigurationLoader {
         let idReader = try map.required("id")
         let id = try idReader.string()
         guard isIdentifier(id.replacingOccurrences(of: "{", with: "").replacingOccurrences(of: "}", with: "")) else {
-            throw idReader.error("a sensor id uses letters, digits, '-' and '_' only ({1} for a topic's wildcard level)")
+            throw idReader.error("a sensor id uses letters, digits, '-' and '_' only ({1} for a topic's wildcard level), at most \(maximumIDBytes) bytes")
         }
         var device: DeviceProfile?
         if let deviceReader = map["device"] {
@@ -218,15 +275,11 @@ public enum ConfigurationLoader {
         var pulse = device?.pulse
         if let override = map["per_pulse"] {
             guard device?.kind == .rainGauge else { throw override.error("per_pulse overrides a rain gauge's profile") }
-            let value = try override.double()
-            guard value > 0 else { throw override.error("must be above zero") }
-            pulse!.perPulse = value
+            pulse!.perPulse = try override.perPulse()
         }
         if let override = map["imp_per_kwh"] {
             guard device?.kind == .energyMeter else { throw override.error("imp_per_kwh overrides an energy meter's profile") }
-            let value = try override.double()
-            guard value > 0 else { throw override.error("must be above zero") }
-            pulse!.perPulse = 1 / value
+            pulse!.perPulse = try override.perPulseFromPulsesPerUnit()
         }
         var field: DeviceProfile.Payload.Field?
         if let payload = device?.payload {
@@ -391,6 +444,9 @@ public enum ConfigurationLoader {
         var topic = payload?.topic
         if let topicReader = map["topic"] { topic = try topicReader.string() }
         guard let topic else { throw reader.error("missing required key 'topic' (the profile names none)") }
+        if let problem = topicProblem(topic, filter: true) {
+            throw (map["topic"] ?? reader).error("not an MQTT topic filter: \(problem)")
+        }
         guard TopicFilter(topic) != nil else {
             throw (map["topic"] ?? reader).error("not an MQTT topic filter: '\(topic)' ('#' only last, '+' alone in its level)")
         }
@@ -468,7 +524,9 @@ public enum ConfigurationLoader {
         ])
         let idReader = try map.required("id")
         let id = try idReader.string()
-        guard isIdentifier(id) else { throw idReader.error("a rule id uses letters, digits, '-' and '_' only") }
+        guard isIdentifier(id) else {
+            throw idReader.error("a rule id uses letters, digits, '-' and '_' only, at most \(maximumIDBytes) bytes")
+        }
         let kindReader = try map.required("kind")
         let kindText = try kindReader.string()
         guard let kind = AlertKind(rawValue: kindText) else {

@@ -43,8 +43,11 @@ final class CounterStore {
         return try? JSONDecoder().decode(Record.self, from: Data(json))
     }
 
+    /// Adds to a total; a total that would pass `Int64.max` stays there (at 10⁹ pulses a reading, the most a reading
+    /// may carry, that takes 9 × 10⁹ readings).
     func add(_ pulses: Int64, to sensor: String) {
-        totals[sensor, default: 0] += pulses
+        let (sum, overflow) = totals[sensor, default: 0].addingReportingOverflow(pulses)
+        totals[sensor] = overflow ? (pulses < 0 ? .min : .max) : sum
     }
 
     var isDirty: Bool { totals != written }

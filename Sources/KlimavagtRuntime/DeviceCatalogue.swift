@@ -99,14 +99,11 @@ public struct DeviceCatalogue: Sendable {
             let perPulse: Double
             if kind == .rainGauge {
                 let reader = try map.required("per_pulse")
-                perPulse = try reader.double()
-                guard perPulse > 0 else { throw reader.error("must be above zero") }
+                perPulse = try reader.perPulse()
                 profile.unit = try map["unit"]?.string() ?? "mm"
             } else {
                 let reader = try map.required("imp_per_kwh")
-                let impulses = try reader.double()
-                guard impulses > 0 else { throw reader.error("must be above zero") }
-                perPulse = 1 / impulses
+                perPulse = try reader.perPulseFromPulsesPerUnit()
                 profile.unit = try map["unit"]?.string() ?? "kWh"
             }
             let pulse = try map.required("pulse").mapping(allowed: ["min_width", "max_width"])

@@ -15,9 +15,14 @@ public struct MQTTSensorFeed: Service {
     let health: InputHealth
     let logger: Logger
 
+    let maximumSensors: Int
+    let maximumSensorsPerTemplate: Int
+
     public init(client: MQTTClient, sensors: [Configuration.Sensor], pipeline: Pipeline, clock: any AgentClock,
-                health: InputHealth, logger: Logger)
+                health: InputHealth, logger: Logger, maximumSensors: Int = 1000, maximumSensorsPerTemplate: Int = 256)
     {
+        self.maximumSensors = maximumSensors
+        self.maximumSensorsPerTemplate = maximumSensorsPerTemplate
         self.client = client
         self.sensors = sensors.filter { if case .mqtt = $0.input { true } else { false } }
         self.pipeline = pipeline
@@ -27,10 +32,11 @@ public struct MQTTSensorFeed: Service {
     }
 
     public func run() async throws {
-        let state = FeedState(router: PayloadRouter(sensors: sensors))
+        let state = FeedState(router: PayloadRouter(
+            sensors: sensors, maximumSensors: maximumSensors, maximumSensorsPerTemplate: maximumSensorsPerTemplate))
         for filter in state.router.filters {
+            // The broker's acknowledgement is logged by the broker session, after every connect.
             try await client.subscribe(filter)
-            logger.info("MQTT input: subscribed to \(filter)")
         }
         // Messages are routed on the network thread as they arrive, and their readings go straight into the
         // pipeline: no thread hand-off per message, which at thousands a second was most of the input's cost.
@@ -54,30 +60,45 @@ public struct MQTTSensorFeed: Service {
     private func handle(_ batch: [MQTTMessage], state: FeedState) {
         let now = clock.now()
         var readings: [Reading] = []
+        var topics: [String] = []
         readings.reserveCapacity(batch.count)
         for message in batch {
             let outcome = state.router.route(topic: message.topic, payload: message.payload, arrival: now)
             for sensor in outcome.newSensors {
-                logger.info("MQTT input: new sensor \(sensor.id) on \(message.topic)")
+                logger.info("MQTT input: new sensor \(sensor.id) on \(PayloadRejection.excerpt(message.topic))")
                 pipeline.register(sensor)
             }
             for reading in outcome.readings {
                 health.countReceived(reading.sensor)
                 AgentMetrics.received(sensor: reading.sensor)
                 readings.append(reading)
+                topics.append(message.topic)
             }
             for (sensor, rejection) in outcome.rejections {
                 health.countReceived(sensor)
-                health.countRejected(sensor, reason: rejection.reason)
                 AgentMetrics.received(sensor: sensor)
-                AgentMetrics.refused(sensor: sensor, reason: rejection.reason)
-                let (admitted, heldBack) = state.throttle.admit(sensor, at: now)
-                guard admitted else { continue }
-                let more = heldBack > 0 ? " (\(heldBack) more refused since the last message)" : ""
-                logger.warning("MQTT input \(sensor): payload on \(message.topic) refused, \(rejection.reason): \(rejection)\(more)")
+                refuse(sensor, rejection, topic: message.topic, state: state, at: now)
             }
         }
-        if !readings.isEmpty { pipeline.ingest(readings) }
+        guard !readings.isEmpty else { return }
+        let refused = pipeline.ingest(readings)
+        guard !refused.isEmpty else { return }
+        for (sensor, rejection) in refused {
+            let topic = readings.indices.first { readings[$0].sensor == sensor }.map { topics[$0] } ?? "?"
+            refuse(sensor, rejection, topic: topic, state: state, at: now)
+        }
+    }
+
+    /// Counts a refused payload and logs it, at most once a minute per sensor with the number held back.
+    private func refuse(_ sensor: String, _ rejection: PayloadRejection, topic: String, state: FeedState,
+                        at now: Timestamp)
+    {
+        health.countRejected(sensor, reason: rejection.reason)
+        AgentMetrics.refused(sensor: sensor, reason: rejection.reason)
+        let (admitted, heldBack) = state.throttle.admit(sensor, at: now)
+        guard admitted else { return }
+        let more = heldBack > 0 ? " (\(heldBack) more refused since the last message)" : ""
+        logger.warning("MQTT input \(PayloadRejection.excerpt(sensor)): payload on \(PayloadRejection.excerpt(topic)) refused, \(rejection.reason): \(rejection)\(more)")
     }
 
     /// One line per sensor with what it received and refused, so the journal keeps the counts past the agent's life.

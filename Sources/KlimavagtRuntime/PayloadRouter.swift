@@ -28,9 +28,16 @@ struct PayloadRouter {
     private let named: Set<String>
     private var latest: [String: Timestamp] = [:]
     private var instances: [String: Configuration.Sensor] = [:]
+    /// Sensors each template route has made, by route index.
+    private var madeByRoute: [Int: Int] = [:]
     private var targetsByTopic: [String: [Target]] = [:]
+    /// The bounds on sensors: in all (configured ones included), and made from one template.
+    let maximumSensors: Int
+    let maximumSensorsPerTemplate: Int
 
-    init(sensors: [Configuration.Sensor]) {
+    init(sensors: [Configuration.Sensor], maximumSensors: Int = 1000, maximumSensorsPerTemplate: Int = 256) {
+        self.maximumSensors = maximumSensors
+        self.maximumSensorsPerTemplate = maximumSensorsPerTemplate
         named = Set(sensors.filter { !$0.isTemplate }.map(\.id))
         routes = sensors.compactMap { sensor in
             guard case .mqtt(let input) = sensor.input, let filter = TopicFilter(input.topic) else { return nil }
@@ -92,6 +99,22 @@ struct PayloadRouter {
             }
             guard let id = template.fill(levels), !named.contains(id) else { continue }
             if instances[id] == nil {
+                // Refusals of a sensor never made are counted under the template's id, so the counts stay bounded.
+                guard ConfigurationLoader.isIdentifier(id) else {
+                    found.append(Target(route: index, sensor: route.sensor.id, refusal: .badSensorID(
+                        id: id, reason: "is not letters, digits, '-' and '_' of at most \(ConfigurationLoader.maximumIDBytes) bytes")))
+                    continue
+                }
+                let made = madeByRoute[index, default: 0]
+                guard made < maximumSensorsPerTemplate, named.count + instances.count < maximumSensors else {
+                    let bound = made >= maximumSensorsPerTemplate
+                        ? "\(made) sensors made from \(route.sensor.id) already, the most limits.sensors_per_template allows"
+                        : "\(named.count + instances.count) sensors already, the most limits.sensors allows"
+                    found.append(Target(route: index, sensor: route.sensor.id,
+                                        refusal: .sensorLimit("no sensor \(id) made: \(bound)")))
+                    continue
+                }
+                madeByRoute[index] = made + 1
                 var sensor = route.sensor
                 sensor.id = id
                 sensor.spec.id = id
@@ -109,6 +132,8 @@ struct PayloadRouter {
     struct Target {
         let route: Int
         let sensor: String
+        /// Why this topic gives the route no sensor (an id the rules refuse, a bound reached), counted each time.
+        var refusal: PayloadRejection? = nil
     }
 
     mutating func route(topic: String, payload: [UInt8], arrival: Timestamp) -> Outcome {
@@ -118,6 +143,10 @@ struct PayloadRouter {
         for target in targets {
             let route = routes[target.route]
             let sensor = target.sensor
+            if let refusal = target.refusal {
+                outcome.rejections.append((sensor, refusal))
+                continue
+            }
             guard payload.count <= route.mapping.maximumBytes else {
                 outcome.rejections.append((sensor, .tooLarge(bytes: payload.count, limit: route.mapping.maximumBytes)))
                 continue

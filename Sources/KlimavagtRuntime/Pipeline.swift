@@ -38,6 +38,8 @@ public final class Pipeline: @unchecked Sendable {
     /// A pulse sensor whose rate still has to be published as zero, and when.
     private var rateZeroAt: [String: Timestamp] = [:]
     private var countersFlushAt: Timestamp?
+    /// The latest time read from the clock for a reading's arrival; the agent's time for readings never goes back.
+    private var latestAgentTime = Timestamp(nanoseconds: .min)
     private var timer: Task<Void, Never>?
     /// The instant the running timer wakes at; an earlier wake replaces it, a later one waits for it.
     private var timerWakesAt: Timestamp?
@@ -159,37 +161,55 @@ public final class Pipeline: @unchecked Sendable {
         lock.withLock { (latest, sensors.keys.sorted(), engine.lifecycles) }
     }
 
-    public func ingest(_ reading: Reading) {
+    /// Feeds one reading; returns why it was refused, if it was (see `RuleEngine.refusal(for:)`).
+    @discardableResult
+    public func ingest(_ reading: Reading) -> PayloadRejection? {
         lock.lock()
         defer { lock.unlock() }
-        accept(reading)
+        let refusal = accept(reading, arrival: agentTime())
         armTimer()
+        return refusal
     }
 
-    /// Feeds readings in order, with one timer update for the lot.
-    public func ingest(_ readings: [Reading]) {
+    /// Feeds readings in order, with one timer update for the lot; returns the refused ones and why.
+    @discardableResult
+    public func ingest(_ readings: [Reading]) -> [(sensor: String, rejection: PayloadRejection)] {
         lock.lock()
         defer { lock.unlock() }
-        for reading in readings { accept(reading) }
+        var refused: [(sensor: String, rejection: PayloadRejection)] = []
+        let arrival = agentTime()
+        for reading in readings {
+            if let refusal = accept(reading, arrival: arrival) { refused.append((reading.sensor, refusal)) }
+        }
         armTimer()
+        return refused
     }
 
-    private func accept(_ reading: Reading) {
-        guard !stopped, let sensor = sensors[reading.sensor] else { return }
+    /// The agent's clock, never going back: a step of the system clock backwards does not bring a sensor's
+    /// staleness back. Called under the lock.
+    private func agentTime() -> Timestamp {
+        let now = max(clock.now(), latestAgentTime)
+        latestAgentTime = now
+        return now
+    }
+
+    private func accept(_ reading: Reading, arrival: Timestamp) -> PayloadRejection? {
+        guard !stopped, let sensor = sensors[reading.sensor] else { return nil }
+        if let refusal = engine.refusal(for: reading) { return refusal }
         if let through = countedThrough[sensor.id] {
-            guard reading.time > through else { return }
+            guard reading.time > through else { return nil }
             countedThrough[sensor.id] = nil
         }
         let (conditioned, verdict) = engine.condition(reading)
         if verdict != .ok {
             logger.debug("sensor \(reading.sensor): reading \(reading.value) at \(reading.time.rfc3339) is suspect (\(verdict.rawValue))")
         }
-        emit(engine.ingest(conditioned))
+        emit(engine.ingest(conditioned, arrival: arrival))
         store?.append(sensor: sensor.id, value: conditioned.value, at: conditioned.time)
         if case .pulses = sensor.spec.measure {
-            let pulses = Int64(conditioned.value.rounded())
+            let pulses = Limits.pulses(conditioned.value) ?? 0
             counters?.add(pulses, to: sensor.id)
-            if countersFlushAt == nil { countersFlushAt = reading.time + .seconds(1) }
+            if countersFlushAt == nil { countersFlushAt = arrival + .seconds(1) }
             if let rate = sensor.rate {
                 var meter = rates[sensor.id] ?? PulseRate(timeout: rate.timeout)
                 meter.pulse(at: conditioned.time, count: pulses)
@@ -208,6 +228,7 @@ public final class Pipeline: @unchecked Sendable {
             heldStates.insert(sensor.id)
             heldDue = min(heldDue ?? due, due)
         }
+        return nil
     }
 
     /// Records that an input has ended (a finished trace); the pipeline is idle once no input runs and no rule waits.

@@ -1,3 +1,4 @@
+import KlimavagtCore
 import Yams
 
 /// Reads a YAML document node by node, so every mistake is reported at its `FILE:LINE:COLUMN` with its key.
@@ -64,11 +65,31 @@ struct YAMLReader {
         return value
     }
 
+    /// A number within ±1e15 (`Limits.largestValue`): no reading, threshold, scale or offset needs more.
     func double() throws(ConfigurationError) -> Double {
         guard case .scalar = node, let value = node.float, value.isFinite else {
             throw error("expected a number, found \(describe(node))")
         }
+        guard Limits.contains(value: value) else { throw error("must lie within ±1e15, found \(describe(node))") }
         return value
+    }
+
+    /// What one pulse is worth, in `Limits.smallestPerPulse ... Limits.largestPerPulse` (1e-9 to 1e6 of the unit).
+    func perPulse() throws(ConfigurationError) -> Double {
+        let value = try double()
+        guard value >= Limits.smallestPerPulse, value <= Limits.largestPerPulse else {
+            throw error("must be between 1e-9 and 1e6, found \(describe(node))")
+        }
+        return value
+    }
+
+    /// What one pulse is worth, given as pulses per unit (`imp_per_kwh`): 1e-6 to 1e9 pulses.
+    func perPulseFromPulsesPerUnit() throws(ConfigurationError) -> Double {
+        let value = try double()
+        guard value >= 1 / Limits.largestPerPulse, value <= 1 / Limits.smallestPerPulse else {
+            throw error("must be between 1e-6 and 1e9, found \(describe(node))")
+        }
+        return 1 / value
     }
 
     func bool() throws(ConfigurationError) -> Bool {
@@ -78,16 +99,22 @@ struct YAMLReader {
         return value
     }
 
+    /// A duration of at most `Limits.longestDuration` (3660d).
     func duration() throws(ConfigurationError) -> Duration {
-        guard case .scalar(let scalar) = node, let value = DurationText.parse(scalar.string) else {
+        guard case .scalar(let scalar) = node else {
             throw error("expected a duration such as 500ms, 90s, 30m or 6h, found \(describe(node))")
         }
-        return value
+        switch DurationText.check(scalar.string) {
+        case .success(let value): return value
+        case .failure(.tooLong): throw error("must be at most 3660d, found \(describe(node))")
+        case .failure(.malformed):
+            throw error("expected a duration such as 500ms, 90s, 30m or 6h, found \(describe(node))")
+        }
     }
 
     private func describe(_ node: Node) -> String {
         switch node {
-        case .scalar(let scalar): "'\(scalar.string)'"
+        case .scalar(let scalar): "'\(PayloadRejection.excerpt(scalar.string))'"
         case .mapping: "a mapping"
         case .sequence: "a list"
         case .alias: "an alias"

@@ -15,20 +15,19 @@ extension Klimavagt {
 
         func run() async throws {
             let configuration = try options.load()
-            let readings: Trace
             do {
-                readings = try Trace.load(trace, sensors: Set(configuration.sensors.map(\.id)))
-            } catch {
-                FileHandle.standardError.write(Data("\(error.description)\n".utf8))
-                throw ExitCode(ExitStatus.dataError)
-            }
-            do {
-                for event in try KlimavagtRuntime.Replay.events(configuration: configuration, trace: readings) {
+                try KlimavagtRuntime.Replay.run(configuration: configuration, file: trace) { event in
                     print(event.json)
                 }
             } catch {
-                FileHandle.standardError.write(Data("klimavagt: \(error)\n".utf8))
-                throw ExitCode(ExitStatus.configuration)
+                switch error {
+                case .line(let line):
+                    FileHandle.standardError.write(Data("\(line.description)\n".utf8))
+                    throw ExitCode(ExitStatus.dataError)
+                case .setup(let setup):
+                    FileHandle.standardError.write(Data("klimavagt: \(setup)\n".utf8))
+                    throw ExitCode(ExitStatus.configuration)
+                }
             }
         }
     }
