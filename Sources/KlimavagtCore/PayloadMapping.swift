@@ -111,7 +111,7 @@ public struct PayloadMapping: Sendable {
             guard let civil = Timestamp(rfc3339: text + "Z"), let utc = toUTC(civil.seconds) else {
                 return .failure(.badTime(path: path.description, text: text))
             }
-            let stamp = Timestamp(seconds: utc, nanoseconds: civil.nanoseconds - civil.seconds * 1_000_000_000)
+            let stamp = Timestamp(seconds: utc, nanoseconds: civil.nanosecondsOfSecond)
             guard Limits.contains(stamp) else { return .failure(.badTime(path: path.description, text: text)) }
             return .success(stamp)
         case (.unixSeconds, .number(let seconds)):

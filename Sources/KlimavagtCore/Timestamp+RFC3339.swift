@@ -2,7 +2,7 @@ extension Timestamp {
     /// The time as RFC 3339 in UTC, with milliseconds only when they are not zero (`2011-07-02T17:45:00Z`).
     public var rfc3339: String {
         let secs = seconds
-        let nanos = nanoseconds - secs * 1_000_000_000
+        let nanos = nanosecondsOfSecond
         var days = secs / 86_400
         var rem = secs - days * 86_400
         if rem < 0 { rem += 86_400; days -= 1 }

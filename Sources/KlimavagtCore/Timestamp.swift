@@ -29,9 +29,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable {
         return overflow ? (b < 0 ? .min : .max) : sum
     }
 
+    /// The nanoseconds past `seconds`, `0 ..< 1_000_000_000`.
+    public var nanosecondsOfSecond: Int64 {
+        let remainder = nanoseconds % 1_000_000_000
+        return remainder < 0 ? remainder + 1_000_000_000 : remainder
+    }
+
     /// Whole seconds since the epoch, rounded towards negative infinity.
     public var seconds: Int64 {
-        nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
+        let (quotient, remainder) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        return remainder < 0 ? quotient - 1 : quotient
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {

@@ -97,7 +97,7 @@ public enum Agent {
                                 stateDirectory: stateDirectory, telemetryQuota: configuration.telemetryQuota)
         } catch {
             client.close()
-            throw StartError(description: "state directory \(stateDirectory): \(error.localizedDescription)",
+            throw StartError(description: "state directory \(stateDirectory): \(FileErrorText.describe(error))",
                              exitStatus: 78)
         }
         let store: TimeSeriesStore
@@ -114,7 +114,7 @@ public enum Agent {
             }
         } catch {
             client.close()
-            throw StartError(description: "state directory \(stateDirectory): \(error.localizedDescription)",
+            throw StartError(description: "state directory \(stateDirectory): \(FileErrorText.describe(error))",
                              exitStatus: 78)
         }
         let pipeline: Pipeline

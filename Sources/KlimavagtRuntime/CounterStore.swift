@@ -65,7 +65,7 @@ final class CounterStore {
             try AtomicFile.write(line, to: path)
             written = totals
         } catch {
-            logger.error("counter file \(path): cannot write (\(error.localizedDescription)); totals kept in memory")
+            logger.error("counter file \(path): cannot write (\(FileErrorText.describe(error))); totals kept in memory")
         }
     }
 }

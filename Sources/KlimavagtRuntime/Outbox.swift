@@ -70,7 +70,7 @@ public final class Outbox: Service, @unchecked Sendable {
 
     private func noteJournalError(_ error: any Error) {
         journalErrors += 1
-        lastJournalError = "\(error.localizedDescription)"
+        lastJournalError = "\(FileErrorText.describe(error))"
     }
 
     /// Alert events waiting for the broker, and telemetry messages waiting or dropped.

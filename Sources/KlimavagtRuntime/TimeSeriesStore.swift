@@ -127,7 +127,7 @@ public final class TimeSeriesStore: @unchecked Sendable {
                     lastSync = .now
                 }
             } catch {
-                logger.error("store journal \(journalPath ?? ""): cannot write (\(error.localizedDescription)); samples kept in memory only")
+                logger.error("store journal \(journalPath ?? ""): cannot write (\(FileErrorText.describe(error))); samples kept in memory only")
             }
             if journalBytes >= compactAfterBytes { compactLocked() }
         }
@@ -224,7 +224,7 @@ public final class TimeSeriesStore: @unchecked Sendable {
             journal = nil
             try startJournal(at: journalPath)
         } catch {
-            logger.error("store snapshot \(snapshotPath): cannot write (\(error.localizedDescription)); the journal goes on")
+            logger.error("store snapshot \(snapshotPath): cannot write (\(FileErrorText.describe(error))); the journal goes on")
         }
     }
 

@@ -44,6 +44,6 @@ enum YAMLDocument {
         if let cocoa = error as NSError?, let underlying = cocoa.userInfo[NSUnderlyingErrorKey] as? NSError {
             return String(cString: strerror(Int32(underlying.code)))
         }
-        return "\(error.localizedDescription)"
+        return FileErrorText.describe(error)
     }
 }

@@ -28,7 +28,7 @@ struct CLITests {
         let trace = fixture("bad-trace.csv")
         let result = try Klimavagt.run(["replay", "--config", fixture("replay-site.yaml"), trace])
         #expect(result.status == 65)
-        #expect(result.stderr == "\(trace):3: '2024-08-14T12:10:00' is not an RFC 3339 time\n")
+        #expect(result.stderr == "\(trace):3: '2024-08-14T12:10:00' is not an RFC 3339 time in 1900–2099\n")
         #expect(result.stdout.isEmpty)
     }
 
