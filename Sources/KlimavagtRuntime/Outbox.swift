@@ -31,6 +31,8 @@ public final class Outbox: Service, @unchecked Sendable {
     private let journal: OutboxJournal?
     private let telemetryQuota: Int
     private let drainTimeout: Duration
+    /// Guards `alerts`, `telemetry`, the counts below and every use of `journal` (which is not thread-safe).
+    /// Invariant: an alert is in `alerts` exactly while its journal entry waits for the broker's acknowledgement.
     private let lock = NSLock()
     private var alerts: [AlertItem] = []
     private var telemetry: [(topic: String, payload: String)] = []
@@ -143,13 +145,16 @@ public final class Outbox: Service, @unchecked Sendable {
                 if item.publishedAt == nil {
                     let now = clock.now()
                     item.publishedAt = now
-                    if let number = item.journalNumber {
-                        do { try journal?.markPublished(number, at: now) } catch {
-                            lock.withLock { noteJournalError(error) }
-                            logger.error("outbox: cannot record publication in the journal: \(error)")
+                    // The journal is not thread-safe: every write to it, here as in `enqueue`, is under the lock.
+                    lock.withLock {
+                        if let number = item.journalNumber {
+                            do { try journal?.markPublished(number, at: now) } catch {
+                                noteJournalError(error)
+                                logger.error("outbox: cannot record publication in the journal: \(FileErrorText.describe(error))")
+                            }
                         }
+                        alerts[0].publishedAt = now
                     }
-                    lock.withLock { alerts[0].publishedAt = now }
                 }
                 var event = item.event
                 event.publishedAt = item.publishedAt

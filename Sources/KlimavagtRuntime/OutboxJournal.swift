@@ -90,13 +90,22 @@ final class OutboxJournal {
         var line = Data(String(format: "%08x ", CRC32.checksum(json)).utf8)
         line.append(json)
         line.append(0x0A)
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
-        if sync { try handle.synchronize() }
+        // Records go at the last good end, never after a torn one: a write that fails (a full disk) is cut back off
+        // before the error goes up, so recovery never finds a damaged record followed by good ones.
+        do {
+            try handle.seek(toOffset: size)
+            try handle.write(contentsOf: line)
+            if sync { try handle.synchronize() }
+        } catch {
+            try? handle.truncate(atOffset: size)
+            throw error
+        }
         size += UInt64(line.count)
     }
 
-    /// Reads the file back; cuts a damaged tail at the first record whose checksum or form is wrong.
+    /// Reads the file back. A damaged record (a wrong checksum or form) is skipped and every intact record after it
+    /// is kept: each record is one line with its own checksum. A torn last line (no line end) is cut off, so new
+    /// records start on a line of their own. One log line says what was lost.
     private func recover() throws {
         try handle.seek(toOffset: 0)
         let data = try handle.readToEnd() ?? Data()
@@ -105,15 +114,20 @@ final class OutboxJournal {
         var entries: [Int64: Entry] = [:]
         var order: [Int64] = []
         let decoder = JSONDecoder()
+        var damagedLines = 0
+        var damagedBytes = 0
         while offset < data.count {
             guard let newline = data[offset...].firstIndex(of: 0x0A) else { break }
             let line = data[offset..<newline]
             guard line.count > 9, line[line.startIndex + 8] == 0x20,
-                  let crc = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16)
-            else { break }
-            let json = line.dropFirst(9)
-            guard CRC32.checksum(json) == crc, let record = try? decoder.decode(Record.self, from: Data(json)) else {
-                break
+                  let crc = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16),
+                  CRC32.checksum(line.dropFirst(9)) == crc,
+                  let record = try? decoder.decode(Record.self, from: Data(line.dropFirst(9)))
+            else {
+                damagedLines += 1
+                damagedBytes += line.count + 1
+                offset = newline + 1
+                continue
             }
             switch record.op {
             case "add":
@@ -137,8 +151,11 @@ final class OutboxJournal {
             kept += 1
             offset = newline + 1
         }
+        if damagedLines > 0 {
+            logger.error("outbox journal \(path): \(damagedLines) damaged records (\(damagedBytes) bytes) skipped; \(kept) intact records kept")
+        }
         if offset < data.count {
-            logger.error("outbox journal \(path): damaged after record \(kept); cut \(data.count - offset) bytes")
+            logger.error("outbox journal \(path): a torn last record of \(data.count - offset) bytes cut off after \(kept) intact records")
             try handle.truncate(atOffset: UInt64(offset))
             try handle.synchronize()
         }
