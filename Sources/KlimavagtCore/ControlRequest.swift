@@ -1,5 +1,6 @@
-/// A question the CLI asks the running agent on its control socket, one line of words separated by spaces:
-/// `ping`, `status`, `sensors`, `alerts`, `history`, or `query SENSOR SINCE_SECONDS STEP_SECONDS`.
+/// A question the CLI asks the running agent on its control socket, one line of words:
+/// `ping`, `status`, `sensors`, `alerts`, `history`, or `query SENSOR SINCE_SECONDS STEP_SECONDS`, separated by
+/// any whitespace.
 ///
 /// The line comes from outside the agent, so `parse` refuses rather than traps: numbers are whole decimal seconds
 /// in `secondsRange`, a query has at most `maximumSteps` steps and a sensor id at most `maximumSensorBytes` bytes.
@@ -35,7 +36,8 @@ public enum ControlRequest: Sendable, Equatable {
 
     /// The request a line asks, or why it is refused; leading and trailing blanks (and a line's end) are ignored.
     public static func parse(_ line: String) -> Result<ControlRequest, Refusal> {
-        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" })
+        // Character.isWhitespace, not a list of scalars: "\r\n" is one Character, neither "\r" nor "\n".
+        let words = line.split(whereSeparator: \.isWhitespace)
         guard let verb = words.first else { return .failure(unknown) }
         let simple: [Substring: ControlRequest] = [
             "ping": .ping, "status": .status, "sensors": .sensors, "alerts": .alerts, "history": .history,
