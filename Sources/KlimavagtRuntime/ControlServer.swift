@@ -91,7 +91,7 @@ public enum ControlClient {
     public static func ask(_ question: String, at path: String) throws(Unavailable) -> String {
         guard var address = address(path) else { throw Unavailable(description: "the socket path is too long") }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Unavailable(description: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw Unavailable(description: SocketError("socket").description) }
         defer { close(fd) }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
@@ -100,7 +100,7 @@ public enum ControlClient {
             let reason = errno == ENOENT || errno == ECONNREFUSED
                 ? "the agent is not running (no control socket at \(path))"
                 : errno == EACCES ? "no permission to use \(path) (join the klimavagt group)"
-                : "cannot reach the agent at \(path): \(String(cString: strerror(errno)))"
+                : "cannot reach the agent at \(path): \(SocketError("connect").reason)"
             throw Unavailable(description: reason)
         }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)

@@ -17,13 +17,13 @@ final class SocketServer: Sendable {
     /// What keeps one client, or a thousand, from holding the server.
     struct Limits: Sendable {
         /// Open connections at most; a new one closes the oldest that has not sent its request yet.
-        var connections = 64
+        let connections: Int
         /// The longest request; a client that sends this much is answered on what it sent.
-        var requestBytes = 4096
+        let requestBytes: Int
         /// From its connection, the time a client has to send its whole request.
-        var receiveTimeout: Duration = .seconds(1)
+        let receiveTimeout: Duration
         /// From its request's end, the time a client has to take its whole answer.
-        var sendTimeout: Duration = .seconds(2)
+        let sendTimeout: Duration
 
         init(connections: Int = 64, requestBytes: Int = 4096, receiveTimeout: Duration = .seconds(1),
              sendTimeout: Duration = .seconds(2))
