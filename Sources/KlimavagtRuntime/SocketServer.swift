@@ -53,16 +53,20 @@ final class SocketServer: Sendable {
     }
 
     /// Starts serving on `listener`, a bound and listening stream socket the server then owns (it is made
-    /// non-blocking here and closed when the loop ends). `respond` turns a request's bytes, up to and with its
+    /// non-blocking here and closed when the loop ends, or at once if the server cannot start). `respond` turns a request's bytes, up to and with its
     /// terminator, into the answer's bytes.
     init(listener: Int32, name: String, terminator: [UInt8], limits: Limits = Limits(),
          respond: @escaping @Sendable ([UInt8]) -> [UInt8]) throws(SocketError)
     {
         precondition(!terminator.isEmpty, "a request needs a terminator")
         let flags = fcntl(listener, F_GETFL)
-        guard flags >= 0, fcntl(listener, F_SETFL, flags | O_NONBLOCK) == 0 else { throw SocketError("fcntl") }
         var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw SocketError("pipe") }
+        let failed = flags < 0 || fcntl(listener, F_SETFL, flags | O_NONBLOCK) != 0 ? "fcntl" : pipe(&ends) != 0 ? "pipe" : nil
+        if let failed {
+            let error = SocketError(failed)
+            close(listener)
+            throw error
+        }
         self.listener = listener
         stopPipe = (ends[0], ends[1])
         Thread { [self, stopRead = ends[0]] in
