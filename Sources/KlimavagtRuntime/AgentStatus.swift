@@ -159,7 +159,8 @@ public struct StatusReporter: Sendable {
             sensors: sensors, alerts: alerts)
     }
 
-    /// The answer to a control request: `status`, `sensors`, `alerts`, `history`, `query SENSOR SINCE_S STEP_S`, `ping`.
+    /// The answer to a control request (see `ControlRequest`): one line of JSON, or `pong` to `ping`; a refused
+    /// request, or a query that reaches outside the clock's range, is answered `{"error": "..."}`.
     public func answer(_ request: String) -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -167,27 +168,34 @@ public struct StatusReporter: Sendable {
         func encode(_ value: some Encodable) -> String {
             (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? #"{"error":"cannot encode"}"#
         }
-        let words = request.split(separator: " ").map(String.init)
-        switch words.first {
-        case "ping": return "pong"
-        case "status": return encode(status())
-        case "sensors": return encode(status().sensors)
-        case "alerts": return encode(status().alerts)
-        case "history": return "[" + pipeline.recentEvents.map { $0.json }.joined(separator: ",") + "]"
-        case "query":
-            guard words.count == 4, let since = Int64(words[2]), let step = Int64(words[3]), since > 0, step > 0 else {
-                return #"{"error":"query SENSOR SINCE_SECONDS STEP_SECONDS"}"#
+        switch ControlRequest.parse(request) {
+        case .failure(let refusal): return encode(["error": refusal.message])
+        case .success(.ping): return "pong"
+        case .success(.status): return encode(status())
+        case .success(.sensors): return encode(status().sensors)
+        case .success(.alerts): return encode(status().alerts)
+        case .success(.history): return "[" + pipeline.recentEvents.map { $0.json }.joined(separator: ",") + "]"
+        case .success(.query(let sensor, let since, let step)):
+            guard let series = store.series(sensor) else {
+                return encode(["error": "no sensor '\(sensor)' in the store; known: \(store.sensorIDs.joined(separator: ", "))"])
             }
-            guard let series = store.series(words[1]) else {
-                return encode(["error": "no sensor '\(words[1])' in the store; known: \(store.sensorIDs.joined(separator: ", "))"])
-            }
+            // The parser bounds `since` to 10 years, so the product fits; the clock's reading is not bounded.
             let now = clock.now().nanoseconds
-            let points = series.downsampled(from: now - since * 1_000_000_000, to: now + 1, step: .seconds(step))
-            let spec = configuration.sensors.first { $0.id == words[1] }?.spec ?? templateSpec(words[1])
+            let (back, overMultiply) = since.multipliedReportingOverflow(by: 1_000_000_000)
+            let (from, overSubtract) = now.subtractingReportingOverflow(back)
+            let (to, overAdd) = now.addingReportingOverflow(1)
+            guard !overMultiply, !overSubtract, !overAdd else {
+                return encode(["error": "query: \(since) s back from the agent's clock is out of range"])
+            }
+            let points = series.downsampled(from: from, to: to, step: .seconds(step))
+            let spec = configuration.sensors.first { $0.id == sensor }?.spec ?? templateSpec(sensor)
             // Pulses become what they measure through integer nanounits, so 3 tips of 0.2 mm are 0.6 mm exactly.
             func amount(_ value: Double) -> Double {
                 guard case .pulses(let perPulse) = spec?.measure else { return value }
-                if value == value.rounded(), abs(value) < 1e9 { return Double(Int64(value) * perPulse) / 1e9 }
+                if value == value.rounded(), abs(value) < 1e9 {
+                    let (product, overflow) = Int64(value).multipliedReportingOverflow(by: perPulse)
+                    if !overflow { return Double(product) / 1e9 }
+                }
                 return value * Double(perPulse) / 1e9
             }
             return encode(points.map { point in
@@ -195,8 +203,6 @@ public struct StatusReporter: Sendable {
                            minimum: amount(point.minimum), maximum: amount(point.maximum),
                            average: amount(point.average), last: amount(point.last), unit: spec?.unit ?? "")
             })
-        default:
-            return #"{"error":"unknown request; known: status, sensors, alerts, history, query, ping"}"#
         }
     }
 

@@ -5,7 +5,10 @@ import ServiceLifecycle
 
 /// The Prometheus exposition endpoint: `GET /metrics` on a loopback port, from the registry swift-metrics reports
 /// into, with the gauges read fresh at each scrape.
-public final class MetricsServer: Service, @unchecked Sendable {
+///
+/// Threading: a `SocketServer` thread serves every connection, many at once; a scrape runs `refresh` and emits the
+/// registry on that thread. A client gets one second to send its request's head and two to read the answer.
+public final class MetricsServer: Service, Sendable {
     public let port: Int
     let registry: PrometheusCollectorRegistry
     let refresh: @Sendable () -> Void
@@ -23,19 +26,9 @@ public final class MetricsServer: Service, @unchecked Sendable {
         let server: SocketServer
         do {
             let listener = try Self.listen(port: port)
-            server = try SocketServer(listener: listener, name: "metrics") { [registry, refresh] connection in
-                let request = SocketServer.readRequest(connection, until: Array("\r\n\r\n".utf8))
-                let line = String(decoding: request.prefix { $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)
-                let response: [UInt8]
-                if line.hasPrefix("GET /metrics ") || line == "GET /metrics" {
-                    refresh()
-                    var body: [UInt8] = []
-                    registry.emit(into: &body)
-                    response = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
-                } else {
-                    response = Array("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
-                }
-                SocketServer.send(response, to: connection)
+            server = try SocketServer(listener: listener, name: "metrics", terminator: Array("\r\n\r\n".utf8)) {
+                [registry, refresh] request in
+                Self.respond(to: request, registry: registry, refresh: refresh)
             }
         } catch {
             logger.error("metrics: cannot listen on 127.0.0.1:\(port): \(error); no metrics")
@@ -47,23 +40,38 @@ public final class MetricsServer: Service, @unchecked Sendable {
         await server.stop()
     }
 
-    /// A TCP socket listening on 127.0.0.1 only.
-    static func listen(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    /// The HTTP answer to a request's head (up to its blank line, or the size limit): 200 with the exposition for
+    /// `GET /metrics`, 404 for anything else.
+    static func respond(to request: [UInt8], registry: PrometheusCollectorRegistry, refresh: () -> Void) -> [UInt8] {
+        let line = String(decoding: request.prefix { $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)
+        guard line.hasPrefix("GET /metrics ") || line == "GET /metrics" else {
+            return Array("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+        }
+        refresh()
+        var body: [UInt8] = []
+        registry.emit(into: &body)
+        return Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
+    }
+
+    /// A TCP socket listening on 127.0.0.1 only; port 0 takes one the kernel picks.
+    static func listen(port: Int) throws(SocketError) -> Int32 {
+        guard let port = UInt16(exactly: port) else { throw SocketError("bind", reason: "port \(port) is not in 0...65535") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError("socket") }
         var reuse: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_port = in_port_t(port.bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, Glibc.listen(fd, 8) == 0 else {
-            let code = errno
+        let failed = bound != 0 ? "bind" : Glibc.listen(fd, SocketServer.backlog) != 0 ? "listen" : nil
+        if let failed {
+            let error = SocketError(failed)
             close(fd)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+            throw error
         }
         return fd
     }

@@ -1,93 +1,309 @@
 import Foundation
+import Synchronization
 
-/// Accepts connections on a listening socket on a thread of its own and hands each to `handle`, one at a time,
-/// until stopped; the control socket and the metrics endpoint both serve this way.
+/// Serves many clients at once on a listening socket: each sends one request, ended by `terminator` (or its end of
+/// sending, or `Limits.requestBytes`), gets the bytes `respond` makes of it, and is closed; the control socket and
+/// the metrics endpoint both serve this way.
 ///
-/// Threading: the thread blocks in poll(2) on the listening socket and a stop pipe; `stop()` wakes it, joins it and
-/// closes both. `handle` runs on that thread and must be quick; each connection gets one second to send.
-final class SocketServer: @unchecked Sendable {
+/// No client can hold the server: at most `Limits.connections` are open, and when one more arrives the oldest that
+/// has not yet sent its whole request is closed to make room (or, if all are being answered, the oldest of all);
+/// a client has `Limits.receiveTimeout` from its connection to send its request and `Limits.sendTimeout` to take its
+/// answer, then it is closed. Answers are written with `MSG_NOSIGNAL`, so a client that went away raises no SIGPIPE.
+///
+/// Threading: a thread of its own (named from inside) runs a poll(2) loop over the non-blocking listener, a stop pipe
+/// and every open connection; `respond` is called on that thread, so it must be thread-safe and quick, and the loop
+/// writes its answer as the socket takes it. `stop()` may be called from any task, and more than once.
+final class SocketServer: Sendable {
+    /// What keeps one client, or a thousand, from holding the server.
+    struct Limits: Sendable {
+        /// Open connections at most; a new one closes the oldest that has not sent its request yet.
+        let connections: Int
+        /// The longest request; a client that sends this much is answered on what it sent.
+        let requestBytes: Int
+        /// From its connection, the time a client has to send its whole request.
+        let receiveTimeout: Duration
+        /// From its request's end, the time a client has to take its whole answer.
+        let sendTimeout: Duration
+
+        init(connections: Int = 64, requestBytes: Int = 4096, receiveTimeout: Duration = .seconds(1),
+             sendTimeout: Duration = .seconds(2))
+        {
+            precondition(connections >= 1 && requestBytes >= 1, "a server needs room for one request")
+            self.connections = connections
+            self.requestBytes = requestBytes
+            self.receiveTimeout = receiveTimeout
+            self.sendTimeout = sendTimeout
+        }
+    }
+
+    /// The listen(2) backlog both listeners use: room for a burst of clients between two turns of the loop.
+    static let backlog: Int32 = 128
+
     private let listener: Int32
     private let stopPipe: (read: Int32, write: Int32)
-    private let finished = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var stopped = false
+    /// Invariant: `stopRequested` turns true once, in the first `stop()`, before that call writes the stop pipe;
+    /// `loopEnded` turns true once, after the loop thread has closed the listener and every connection, and
+    /// `waiters` is empty from then on (each waiter is resumed exactly once).
+    private let lifecycle = Mutex(Lifecycle())
 
-    init(listener: Int32, name: String, handle: @escaping @Sendable (Int32) -> Void) throws {
+    private struct Lifecycle {
+        var stopRequested = false
+        var loopEnded = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Starts serving on `listener`, a bound and listening stream socket the server then owns (it is made
+    /// non-blocking here and closed when the loop ends, or at once if the server cannot start). `respond` turns a request's bytes, up to and with its
+    /// terminator, into the answer's bytes.
+    init(listener: Int32, name: String, terminator: [UInt8], limits: Limits = Limits(),
+         respond: @escaping @Sendable ([UInt8]) -> [UInt8]) throws(SocketError)
+    {
+        precondition(!terminator.isEmpty, "a request needs a terminator")
+        let flags = fcntl(listener, F_GETFL)
         var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        let failed = flags < 0 || fcntl(listener, F_SETFL, flags | O_NONBLOCK) != 0 ? "fcntl" : pipe(&ends) != 0 ? "pipe" : nil
+        if let failed {
+            let error = SocketError(failed)
+            close(listener)
+            throw error
+        }
         self.listener = listener
         stopPipe = (ends[0], ends[1])
-        let thread = Thread { [listener, stopRead = ends[0], finished] in
+        Thread { [self, stopRead = ends[0]] in
             // Linux takes a thread's name (15 bytes at most) only from the thread itself.
             Thread.current.name = String(decoding: Array(name.utf8.prefix(15)), as: UTF8.self)
-            Self.serve(listener: listener, stop: stopRead, handle: handle)
-            finished.signal()
-        }
-        thread.start()
+            Loop(listener: listener, stop: stopRead, terminator: terminator, limits: limits, respond: respond).run()
+            let waiters = lifecycle.withLock { state in
+                state.loopEnded = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }.start()
     }
 
-    private static func serve(listener: Int32, stop: Int32, handle: (Int32) -> Void) {
-        while true {
-            var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
+    /// Stops the loop, which closes every connection and the listener, waits for it, and closes the stop pipe;
+    /// safe to call twice (the second call waits for the loop's end too).
+    func stop() async {
+        let first = lifecycle.withLock { state in
+            defer { state.stopRequested = true }
+            return !state.stopRequested
+        }
+        if first {
+            var byte: UInt8 = 1
+            _ = write(stopPipe.write, &byte, 1)
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ended = lifecycle.withLock { state in
+                if !state.loopEnded { state.waiters.append(continuation) }
+                return state.loopEnded
+            }
+            if ended { continuation.resume() }
+        }
+        if first {
+            close(stopPipe.read)
+            close(stopPipe.write)
+        }
+    }
+
+    /// One client: its request as it arrives, then its answer as the socket takes it.
+    private struct Connection {
+        let fd: Int32
+        var request: [UInt8] = []
+        /// Nil while the request is still arriving.
+        var response: [UInt8]?
+        var sent = 0
+        /// When the connection is closed if it has not finished its current part.
+        var deadline: ContinuousClock.Instant
+        var open = true
+    }
+
+    /// The loop's state, made on its thread and owned by it alone.
+    private final class Loop {
+        let listener: Int32
+        let stop: Int32
+        let terminator: [UInt8]
+        let limits: Limits
+        let respond: @Sendable ([UInt8]) -> [UInt8]
+        let clock = ContinuousClock()
+        /// In the order they were accepted, so the first ones are the oldest.
+        var connections: [Connection] = []
+        /// Set when accept(2) ran out of file descriptors or memory: the listener rests until then.
+        var acceptResumes: ContinuousClock.Instant?
+        var scratch: [UInt8]
+
+        init(listener: Int32, stop: Int32, terminator: [UInt8], limits: Limits,
+             respond: @escaping @Sendable ([UInt8]) -> [UInt8])
+        {
+            self.listener = listener
+            self.stop = stop
+            self.terminator = terminator
+            self.limits = limits
+            self.respond = respond
+            scratch = [UInt8](repeating: 0, count: max(limits.requestBytes, 4096))
+        }
+
+        func run() {
+            defer {
+                for connection in connections where connection.open { close(connection.fd) }
+                close(listener)
+            }
+            while true {
+                let now = clock.now
+                if let resumes = acceptResumes, now >= resumes { acceptResumes = nil }
+                let accepting = acceptResumes == nil
+                // poll(2) skips entries with a negative descriptor: the listener, while it rests.
+                var fds = [pollfd(fd: stop, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0)]
+                for connection in connections {
+                    let events = connection.response == nil ? POLLIN : POLLOUT
+                    fds.append(pollfd(fd: connection.fd, events: Int16(events), revents: 0))
+                }
+                var wake = connections.lazy.map(\.deadline).min()
+                if let resumes = acceptResumes { wake = min(wake ?? resumes, resumes) }
+                let ready = poll(&fds, nfds_t(fds.count), wake.map { Self.milliseconds(from: now, to: $0) } ?? -1)
+                if ready < 0 {
+                    // EINTR and EAGAIN (ENOMEM on some kernels) pass; anything else is a bug in the set.
+                    if errno == EINTR || errno == EAGAIN || errno == ENOMEM { continue }
+                    return
+                }
+                if fds[0].revents != 0 { return }
+                for index in connections.indices where fds[index + 2].revents != 0 {
+                    serve(&connections[index])
+                }
+                let later = clock.now
+                for index in connections.indices where connections[index].open && later >= connections[index].deadline {
+                    close(connections[index].fd)
+                    connections[index].open = false
+                }
+                connections.removeAll { !$0.open }
+                if accepting, fds[1].revents != 0 { acceptAll() }
+            }
+        }
+
+        /// Reads what a client sent or writes what it can take, as its state asks; closes it when done or failed.
+        func serve(_ connection: inout Connection) {
+            guard connection.response == nil else {
+                flush(&connection)
                 return
             }
-            if fds[1].revents != 0 { return }
-            guard fds[0].revents & Int16(POLLIN) != 0 else { continue }
-            let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { continue }
-            var timeout = timeval(tv_sec: 1, tv_usec: 0)
-            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            handle(connection)
-            close(connection)
+            let room = limits.requestBytes - connection.request.count
+            let count = scratch.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, room, 0) }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+                finish(&connection, drain: false)
+                return
+            }
+            if count == 0 {
+                // The client has finished sending: it is answered on what it sent, if anything.
+                if connection.request.isEmpty { finish(&connection, drain: false) } else { answer(&connection) }
+                return
+            }
+            let searchFrom = max(0, connection.request.count - terminator.count + 1)
+            connection.request.append(contentsOf: scratch[..<count])
+            if connection.request.count >= limits.requestBytes
+                || Self.find(terminator, in: connection.request, from: searchFrom)
+            {
+                answer(&connection)
+            }
         }
-    }
 
-    /// Stops accepting, waits for the connection in hand, and closes the sockets; safe to call twice.
-    func stop() async {
-        let first: Bool = lock.withLock {
-            defer { stopped = true }
-            return !stopped
+        func answer(_ connection: inout Connection) {
+            connection.response = respond(connection.request)
+            connection.request = []
+            connection.deadline = clock.now + limits.sendTimeout
+            flush(&connection)
         }
-        guard first else { return }
-        var byte: UInt8 = 1
-        _ = write(stopPipe.write, &byte, 1)
-        // A thread of its own waits, so that no task-pool thread blocks on the connection in hand.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread { [finished] in
-                finished.wait()
-                done.resume()
-            }.start()
-        }
-        close(listener)
-        close(stopPipe.read)
-        close(stopPipe.write)
-    }
 
-    /// Reads a request of at most `limit` bytes, up to its first line's end (or the blank line that ends HTTP headers).
-    static func readRequest(_ connection: Int32, until terminator: [UInt8], limit: Int = 4096) -> [UInt8] {
-        var request: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 512)
-        while request.count < limit {
-            if request.count >= terminator.count, request.suffix(terminator.count).elementsEqual(terminator) { break }
-            if terminator == [0x0A], request.contains(0x0A) { break }
-            let count = read(connection, &buffer, buffer.count)
-            guard count > 0 else { break }
-            request.append(contentsOf: buffer.prefix(count))
+        /// Sends as much of the answer as the socket takes; closes the connection once it is all sent or on an error.
+        func flush(_ connection: inout Connection) {
+            guard let response = connection.response else { return }
+            while connection.sent < response.count {
+                let count = response[connection.sent...].withUnsafeBytes {
+                    send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
+                if count > 0 {
+                    connection.sent += count
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    return
+                } else {
+                    // EPIPE or ECONNRESET: the client went away.
+                    finish(&connection, drain: false)
+                    return
+                }
+            }
+            finish(&connection, drain: true)
         }
-        return request
-    }
 
-    /// Writes all of `bytes`, as far as the peer takes them.
-    static func send(_ bytes: [UInt8], to connection: Int32) {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
-            guard count > 0 else { return }
-            sent += count
+        /// Closes a connection. After an answer, what the client sent beyond its request is read first: a socket
+        /// closed with unread bytes resets the connection, and the client could lose the answer's end.
+        func finish(_ connection: inout Connection, drain: Bool) {
+            if drain {
+                for _ in 0..<4 {
+                    let count = scratch.withUnsafeMutableBytes {
+                        recv(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+                    }
+                    if count <= 0 { break }
+                }
+            }
+            close(connection.fd)
+            connection.open = false
+            connection.response = nil
+        }
+
+        /// Accepts the clients waiting, at most one bound's worth per turn so that the others get served.
+        func acceptAll() {
+            for _ in 0..<limits.connections {
+                // Glibc's Swift module has no accept4(2): the flags are set after.
+                let fd = accept(listener, nil, nil)
+                if fd >= 0 {
+                    let flags = fcntl(fd, F_GETFL)
+                    guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
+                        close(fd)
+                        continue
+                    }
+                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                } else {
+                    switch errno {
+                    case EINTR, ECONNABORTED, EPROTO: continue
+                    case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                        // Out of descriptors: the listener stays readable, so it rests rather than spins.
+                        acceptResumes = clock.now + .milliseconds(100)
+                        return
+                    default:
+                        return   // EAGAIN: no one else is waiting.
+                    }
+                }
+                if connections.count >= limits.connections {
+                    let oldest = connections.firstIndex { $0.response == nil } ?? connections.startIndex
+                    close(connections[oldest].fd)
+                    connections.remove(at: oldest)
+                }
+                connections.append(Connection(fd: fd, deadline: clock.now + limits.receiveTimeout))
+            }
+        }
+
+        /// Whether `terminator` occurs in `bytes` at or after `start`.
+        static func find(_ terminator: [UInt8], in bytes: [UInt8], from start: Int) -> Bool {
+            guard bytes.count >= terminator.count else { return false }
+            var index = start
+            while index + terminator.count <= bytes.count {
+                if bytes[index..<index + terminator.count].elementsEqual(terminator) { return true }
+                index += 1
+            }
+            return false
+        }
+
+        /// A poll(2) timeout that reaches `deadline`: rounded up to the millisecond, 0 if it has passed.
+        static func milliseconds(from now: ContinuousClock.Instant, to deadline: ContinuousClock.Instant) -> Int32 {
+            let left = now.duration(to: deadline)
+            guard left > .zero else { return 0 }
+            let (seconds, attoseconds) = left.components
+            let total = seconds.multipliedReportingOverflow(by: 1000)
+            guard !total.overflow else { return Int32.max }
+            return Int32(clamping: total.partialValue + attoseconds / 1_000_000_000_000_000 + 1)
         }
     }
 }
