@@ -37,7 +37,7 @@ final class SocketServer: Sendable {
     }
 
     /// The listen(2) backlog both listeners use: room for a burst of clients between two turns of the loop.
-    static let backlog: Int32 = 128
+    static let backlog: Int32 = 1024
 
     private let listener: Int32
     private let stopPipe: (read: Int32, write: Int32)

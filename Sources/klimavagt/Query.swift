@@ -73,7 +73,10 @@ extension Klimavagt {
             let blocks = Array("▁▂▃▄▅▆▇█")
             guard let low = values.min(), let high = values.max() else { return "" }
             return String(values.map { value in
-                high == low ? blocks[0] : blocks[min(blocks.count - 1, Int((value - low) / (high - low) * Double(blocks.count)))]
+                // A place that is not a finite number in 0...count (values too far apart for a Double) draws the lowest block.
+                let place = ((value - low) / (high - low) * Double(blocks.count)).rounded(.down)
+                guard high != low, let index = Int(exactly: place.isFinite ? max(0, place) : 0) else { return blocks[0] }
+                return blocks[min(blocks.count - 1, index)]
             })
         }
     }
