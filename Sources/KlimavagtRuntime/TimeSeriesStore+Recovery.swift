@@ -36,8 +36,8 @@ extension TimeSeriesStore {
         var reader = BinaryReader(body)
         guard let generation = reader.readVarint(), let count = reader.readVarint(), count < 1 << 20 else { return nil }
         for _ in 0..<count {
-            guard let name = reader.readString(), let size = reader.readVarint(),
-                  let part = reader.readBytes(Int(size))
+            guard let name = reader.readString(), let size = reader.readVarint().flatMap({ Int(exactly: $0) }),
+                  let part = reader.readBytes(size)
             else { return nil }
             var partReader = BinaryReader(Array(part))
             guard let restored = Series(restoring: &partReader, configuration: configurationFor(name)) else { return nil }
@@ -83,8 +83,15 @@ extension TimeSeriesStore {
                       let resolution = reader.readVarint()
                 else { damage = "a series record does not parse"; break }
                 let local = seriesIndex(name)
-                guard local == Int(index) else { damage = "series \(name) is numbered \(index), expected \(local)"; break }
-                readers[local] = SampleStream(resolution: Int64(resolution))
+                guard local == Int(exactly: index) else {
+                    damage = "series \(name) is numbered \(index), expected \(local)"
+                    break
+                }
+                guard let nanoseconds = Int64(exactly: resolution), nanoseconds > 0 else {
+                    damage = "series \(name) has a resolution of \(resolution) ns"
+                    break
+                }
+                readers[local] = SampleStream(resolution: nanoseconds)
                 declared.insert(local)
             case 2:
                 guard journalGeneration != nil, let count = replaySamples(&reader, readers: &readers) else {
@@ -133,8 +140,9 @@ extension TimeSeriesStore {
                     failed = true
                     return
                 }
-                let count = Int(SampleBlockCodec.readSigned(from: &bits, buckets: .value)) + 1
-                guard count > 0, bits.position + count <= rest.count * 8 + 64 else {
+                let (count, overflow) = Int(SampleBlockCodec.readSigned(from: &bits, buckets: .value))
+                    .addingReportingOverflow(1)
+                guard !overflow, count > 0, count <= rest.count * 8 + 64 - bits.position else {
                     failed = true
                     return
                 }

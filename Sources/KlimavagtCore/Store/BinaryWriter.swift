@@ -95,7 +95,7 @@ public struct BinaryReader {
     }
 
     public mutating func readBytes(_ count: Int) -> ArraySlice<UInt8>? {
-        guard count >= 0, position + count <= bytes.count else { return nil }
+        guard count >= 0, count <= bytes.count - position else { return nil }
         defer { position += count }
         return bytes[position..<(position + count)]
     }
