@@ -15,6 +15,9 @@ public final class Outbox: Service, @unchecked Sendable {
     public enum Message: Sendable {
         case alert(AlertEvent, since: Timestamp)
         case retained(topic: String, payload: String)
+        /// A rule's retained state published again at start: it goes in order with the alert events, so it never
+        /// lands on the broker after a newer event's state.
+        case alertState(topic: String, payload: String)
     }
 
     private struct AlertItem {
@@ -22,6 +25,16 @@ public final class Outbox: Service, @unchecked Sendable {
         var event: AlertEvent
         var since: Timestamp
         var publishedAt: Timestamp?
+    }
+
+    /// What the ordered lane holds: alert events, and rules' states published again at start.
+    private enum Ordered {
+        case alert(AlertItem)
+        case state(topic: String, payload: String)
+
+        var isAlert: Bool {
+            if case .alert = self { true } else { false }
+        }
     }
 
     private let client: MQTTClient
@@ -34,7 +47,7 @@ public final class Outbox: Service, @unchecked Sendable {
     /// Guards `alerts`, `telemetry`, the counts below and every use of `journal` (which is not thread-safe).
     /// Invariant: an alert is in `alerts` exactly while its journal entry waits for the broker's acknowledgement.
     private let lock = NSLock()
-    private var alerts: [AlertItem] = []
+    private var alerts: [Ordered] = []
     private var telemetry: [(topic: String, payload: String)] = []
     private var droppedTelemetry = 0
     private var journalErrors = 0
@@ -55,7 +68,7 @@ public final class Outbox: Service, @unchecked Sendable {
         journal = try stateDirectory.map { try OutboxJournal(directory: $0, logger: logger) }
         (signals, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         alerts = (journal?.pending ?? []).map {
-            AlertItem(journalNumber: $0.number, event: $0.event, since: $0.since, publishedAt: $0.publishedAt)
+            .alert(AlertItem(journalNumber: $0.number, event: $0.event, since: $0.since, publishedAt: $0.publishedAt))
         }
         if !alerts.isEmpty { signal.yield() }
     }
@@ -77,7 +90,7 @@ public final class Outbox: Service, @unchecked Sendable {
 
     /// Alert events waiting for the broker, and telemetry messages waiting or dropped.
     public var depth: (alerts: Int, telemetry: Int, droppedTelemetry: Int) {
-        lock.withLock { (alerts.count, telemetry.count, droppedTelemetry) }
+        lock.withLock { (alerts.count { $0.isAlert }, telemetry.count, droppedTelemetry) }
     }
 
     public func enqueue(_ message: Message) {
@@ -91,7 +104,9 @@ public final class Outbox: Service, @unchecked Sendable {
                 noteJournalError(error)
                 logger.error("outbox: cannot write alert \(event.rule) seq \(event.seq) to the journal (\(error)); it is kept in memory only")
             }
-            alerts.append(AlertItem(journalNumber: number, event: event, since: since))
+            alerts.append(.alert(AlertItem(journalNumber: number, event: event, since: since)))
+        case .alertState(let topic, let payload):
+            alerts.append(.state(topic: topic, payload: payload))
         case .retained(let topic, let payload):
             telemetry.append((topic, payload))
             if telemetry.count > telemetryQuota {
@@ -141,7 +156,14 @@ public final class Outbox: Service, @unchecked Sendable {
     /// Delivers queued messages, alerts first, until the queue is empty or the task is cancelled.
     private func drain() async {
         while !Task.isCancelled {
-            if var item = lock.withLock({ alerts.first }) {
+            if let first = lock.withLock({ alerts.first }) {
+                guard case .alert(var item) = first else {
+                    if case .state(let topic, let payload) = first {
+                        guard await deliver(topic: topic, payload: payload, retain: true) else { return }
+                        lock.withLock { _ = alerts.removeFirst() }
+                    }
+                    continue
+                }
                 if item.publishedAt == nil {
                     let now = clock.now()
                     item.publishedAt = now
@@ -153,7 +175,10 @@ public final class Outbox: Service, @unchecked Sendable {
                                 logger.error("outbox: cannot record publication in the journal: \(FileErrorText.describe(error))")
                             }
                         }
-                        alerts[0].publishedAt = now
+                        if case .alert(var head) = alerts[0] {
+                            head.publishedAt = now
+                            alerts[0] = .alert(head)
+                        }
                     }
                 }
                 var event = item.event

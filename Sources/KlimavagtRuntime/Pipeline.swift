@@ -46,6 +46,7 @@ public final class Pipeline: @unchecked Sendable {
     private var runningInputs: Int
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var stopped = false
+    private var started = false
     /// A sensor's state is published at most this often; the latest reading is never held back for longer.
     public let telemetryInterval: Duration
 
@@ -95,9 +96,19 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// Publishes the `inactive` state of every rule, as the contract asks of rules that have not fired.
+    ///
+    /// It runs once: a reading that comes before it (an input's task ran first) starts the pipeline itself, so the
+    /// restored states always go out before any new event.
     public func start() {
         lock.lock()
         defer { lock.unlock() }
+        startOnce()
+    }
+
+    /// Called under the lock.
+    private func startOnce() {
+        guard !started else { return }
+        started = true
         let now = clock.now()
         engine.start(at: now)
         armTimer()
@@ -115,11 +126,11 @@ public final class Pipeline: @unchecked Sendable {
                 // The state of a rule that has fired before the restart, published again with its own `since`.
                 var event = last
                 event.publishedAt = event.publishedAt ?? event.eventTime
-                outbox.enqueue(.retained(topic: "\(configuration.prefix)/alerts/\(rule.id)/state",
-                                         payload: event.stateJSON(since: lifecycle.since ?? event.eventTime)))
+                outbox.enqueue(.alertState(topic: "\(configuration.prefix)/alerts/\(rule.id)/state",
+                                           payload: event.stateJSON(since: lifecycle.since ?? event.eventTime)))
                 continue
             }
-            outbox.enqueue(.retained(
+            outbox.enqueue(.alertState(
                 topic: "\(configuration.prefix)/alerts/\(rule.id)/state",
                 payload: rule.inactiveStateJSON(site: configuration.site, sensor: sensor, since: now)))
         }
@@ -195,6 +206,7 @@ public final class Pipeline: @unchecked Sendable {
 
     private func accept(_ reading: Reading, arrival: Timestamp) -> PayloadRejection? {
         guard !stopped, let sensor = sensors[reading.sensor] else { return nil }
+        startOnce()
         if let refusal = engine.refusal(for: reading) { return refusal }
         if let through = countedThrough[sensor.id] {
             guard reading.time > through else { return nil }
