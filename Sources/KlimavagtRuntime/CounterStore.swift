@@ -22,7 +22,10 @@ final class CounterStore {
         path = URL(fileURLWithPath: stateDirectory).appendingPathComponent("counters.state").path
         self.logger = logger
         totals = [:]
-        if let data = FileManager.default.contents(atPath: path) {
+        switch AtomicFile.read(path) {
+        case .missing:
+            break
+        case .contents(let data):
             if let record = Self.decode(data) {
                 totals = record.counters
             } else if let aside = AtomicFile.setAside(path, at: now) {
@@ -30,6 +33,9 @@ final class CounterStore {
             } else {
                 logger.error("counter file \(path) is damaged and cannot be moved; pulse totals start again from 0")
             }
+        case .unreadable(let failure):
+            let aside = AtomicFile.setAside(path, at: now).map { "; set aside as \($0)" } ?? ""
+            logger.error("counter file \(failure)\(aside); pulse totals start again from 0")
         }
         written = totals
     }

@@ -5,7 +5,12 @@ extension TimeSeriesStore {
     /// Loads the snapshot, then replays the journal written after it; damaged parts are set aside or cut.
     func recover() {
         var snapshotGeneration: UInt64?
-        if let snapshotPath, let data = FileManager.default.contents(atPath: snapshotPath) {
+        let now = Int64(Date().timeIntervalSince1970)
+        if let snapshotPath, case .unreadable(let failure) = AtomicFile.read(snapshotPath) {
+            let aside = AtomicFile.setAside(snapshotPath, at: now).map { "; set aside as \($0)" } ?? ""
+            logger.error("store snapshot \(failure)\(aside); only the journal's samples are recovered")
+        }
+        if let snapshotPath, case .contents(let data) = AtomicFile.read(snapshotPath) {
             if let generation = loadSnapshot(Array(data)) {
                 snapshotGeneration = generation
             } else {
@@ -14,13 +19,21 @@ extension TimeSeriesStore {
                 order = []
                 streams = []
                 pending = []
-                let aside = AtomicFile.setAside(snapshotPath, at: Int64(Date().timeIntervalSince1970))
+                let aside = AtomicFile.setAside(snapshotPath, at: now)
                 logger.error("store snapshot \(snapshotPath) is damaged; set aside as \(aside ?? "(could not move)"); only the journal's samples are recovered")
             }
         }
         generation = snapshotGeneration ?? 1
-        guard let journalPath, let data = FileManager.default.contents(atPath: journalPath) else { return }
-        replayJournal(Array(data), snapshotGeneration: snapshotGeneration, path: journalPath)
+        guard let journalPath else { return }
+        switch AtomicFile.read(journalPath) {
+        case .missing:
+            return
+        case .contents(let data):
+            replayJournal(Array(data), snapshotGeneration: snapshotGeneration, path: journalPath)
+        case .unreadable(let failure):
+            let aside = AtomicFile.setAside(journalPath, at: now).map { "; set aside as \($0)" } ?? ""
+            logger.error("store journal \(failure)\(aside); its samples are not recovered")
+        }
     }
 
     /// Restores the series of a snapshot; returns its generation, or nil when the file is damaged.
