@@ -87,3 +87,23 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// MARK: - Fuzzing (`make fuzz`, Tests/Fuzz/): libFuzzer harnesses, one executable each.
+// An ordinary `swift build` builds them too: their main runs corpus files given as arguments once each (a regression
+// check). Built with `-Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address` they have no main of their own and
+// libFuzzer's links instead. The control request harness is added only once its parser exists
+// (Sources/KlimavagtCore/ControlRequest.swift, from another branch).
+import Foundation
+
+let fuzzHarnesses: [(name: String, path: String)] = [
+    ("klimavagt-fuzz-payload", "Tests/Fuzz/Payload"),
+    ("klimavagt-fuzz-config", "Tests/Fuzz/Config"),
+    ("klimavagt-fuzz-trace", "Tests/Fuzz/Trace"),
+] + (FileManager.default.fileExists(atPath: Context.packageDirectory + "/Sources/KlimavagtCore/ControlRequest.swift")
+    ? [("klimavagt-fuzz-control", "Tests/Fuzz/Control")] : [])
+package.targets.append(.target(name: "KlimavagtFuzzSupport", path: "Tests/Fuzz/Support"))
+for harness in fuzzHarnesses {
+    package.targets.append(.executableTarget(
+        name: harness.name, dependencies: ["KlimavagtRuntime", "KlimavagtCore", "KlimavagtFuzzSupport"],
+        path: harness.path))
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// What the fuzz harnesses share: where the repository's Devices/ folder is, and, outside libFuzzer builds, a main
+/// that runs files and folders of inputs (a corpus, a crash file) through a harness once each, as a regression check.
+public enum FuzzSupport {
+    /// The repository's Devices/ folder: $KLIMAVAGT_DEVICES, else found from this source file's place in the checkout.
+    public static let devicesDirectory: String = {
+        if let configured = ProcessInfo.processInfo.environment["KLIMAVAGT_DEVICES"], !configured.isEmpty {
+            return configured
+        }
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Devices").path
+    }()
+
+    /// A private folder for the harness's files, removed when the process exits normally.
+    public static let scratchDirectory: String = {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("klimavagt-fuzz-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: FuzzSupport.scratchDirectory) }
+        return path
+    }()
+
+    /// Writes `text` to `name` in the scratch folder and returns its path.
+    public static func write(_ text: String, to name: String) -> String {
+        let path = scratchDirectory + "/" + name
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    /// The replay main: every file named, and every file in every folder named, goes through `body` once.
+    /// Options (arguments starting with '-', as libFuzzer takes them) are ignored. Exits 0 when all ran.
+    public static func replayMain(_ body: ([UInt8]) -> Void) {
+        var files: [String] = []
+        for argument in CommandLine.arguments.dropFirst() where !argument.hasPrefix("-") {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isFolder) else {
+                FileHandle.standardError.write(Data("no such file or folder: \(argument)\n".utf8))
+                exit(2)
+            }
+            if isFolder.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []
+                files += names.sorted().map { argument + "/" + $0 }
+            } else {
+                files.append(argument)
+            }
+        }
+        if files.isEmpty {
+            FileHandle.standardError.write(Data("usage: \(CommandLine.arguments[0]) FILE-OR-FOLDER...\n".utf8))
+            exit(2)
+        }
+        let start = Date()
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            if ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] != nil { print("running \(file)") }
+            body(Array(data))
+        }
+        print("\(files.count) inputs ran in \(String(format: "%.2f", Date().timeIntervalSince(start))) s, no trap")
+    }
+}
