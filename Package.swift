@@ -90,8 +90,7 @@ let package = Package(
 
 // MARK: - Fuzzing (`make fuzz`, Tests/Fuzz/): libFuzzer harnesses, one executable each.
 // An ordinary `swift build` builds them too: their main runs corpus files given as arguments once each (a regression
-// check). Built with `-Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address` they have no main of their own and
-// libFuzzer's links instead. The control request harness is added only once its parser exists
+// check). Built with `-Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address` their main runs libFuzzer's driver. The control request harness is added only once its parser exists
 // (Sources/KlimavagtCore/ControlRequest.swift, from another branch).
 import Foundation
 

@@ -93,15 +93,20 @@ func fuzzConfig(_ bytes: [UInt8]) {
     for event in engine.advance(to: now + .seconds(86_400)) { _ = event.json }
 }
 
-#if FUZZING
+/// libFuzzer's entry point (also under this name for tools that look for it).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     fuzzConfig(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
     return 0
 }
-#else
+
 @main
 enum ConfigFuzzMain {
-    static func main() { FuzzSupport.replayMain(fuzzConfig) }
+    static func main() {
+        #if FUZZING
+        FuzzSupport.libFuzzerMain(fuzzerTestOneInput)
+        #else
+        FuzzSupport.replayMain(fuzzConfig)
+        #endif
+    }
 }
-#endif

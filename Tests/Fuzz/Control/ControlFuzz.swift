@@ -18,15 +18,20 @@ func fuzzControl(_ bytes: [UInt8]) {
     }
 }
 
-#if FUZZING
+/// libFuzzer's entry point (also under this name for tools that look for it).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     fuzzControl(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
     return 0
 }
-#else
+
 @main
 enum ControlFuzzMain {
-    static func main() { FuzzSupport.replayMain(fuzzControl) }
+    static func main() {
+        #if FUZZING
+        FuzzSupport.libFuzzerMain(fuzzerTestOneInput)
+        #else
+        FuzzSupport.replayMain(fuzzControl)
+        #endif
+    }
 }
-#endif

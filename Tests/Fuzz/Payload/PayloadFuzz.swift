@@ -152,15 +152,20 @@ func fuzzPayload(_ bytes: [UInt8]) {
     emit(engine.advance(to: now + .seconds(2 * 86_400)))
 }
 
-#if FUZZING
+/// libFuzzer's entry point (also under this name for tools that look for it).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     fuzzPayload(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
     return 0
 }
-#else
+
 @main
 enum PayloadFuzzMain {
-    static func main() { FuzzSupport.replayMain(fuzzPayload) }
+    static func main() {
+        #if FUZZING
+        FuzzSupport.libFuzzerMain(fuzzerTestOneInput)
+        #else
+        FuzzSupport.replayMain(fuzzPayload)
+        #endif
+    }
 }
-#endif

@@ -25,9 +25,19 @@ public enum FuzzSupport {
     /// Writes `text` to `name` in the scratch folder and returns its path.
     public static func write(_ text: String, to name: String) -> String {
         let path = scratchDirectory + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
+
+    #if FUZZING
+    /// libFuzzer's own driver, for a harness's main in a `-DFUZZING -sanitize=fuzzer` build. SwiftPM links every
+    /// executable with its module's main as `main`, so libFuzzer's main cannot be the one; this calls the driver.
+    public static func libFuzzerMain(_ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Never {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
+    }
+    #endif
 
     /// The replay main: every file named, and every file in every folder named, goes through `body` once.
     /// Options (arguments starting with '-', as libFuzzer takes them) are ignored. Exits 0 when all ran.
@@ -59,3 +69,12 @@ public enum FuzzSupport {
         print("\(files.count) inputs ran in \(String(format: "%.2f", Date().timeIntervalSince(start))) s, no trap")
     }
 }
+
+#if FUZZING
+/// `int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*UserCb)(const uint8_t *Data, size_t Size))`, in
+/// libclang_rt.fuzzer; only a `-sanitize=fuzzer` build links it, and only such a build calls it.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+#endif

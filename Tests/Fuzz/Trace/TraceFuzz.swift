@@ -65,15 +65,20 @@ func fuzzTrace(_ bytes: [UInt8]) {
     }
 }
 
-#if FUZZING
+/// libFuzzer's entry point (also under this name for tools that look for it).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     fuzzTrace(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
     return 0
 }
-#else
+
 @main
 enum TraceFuzzMain {
-    static func main() { FuzzSupport.replayMain(fuzzTrace) }
+    static func main() {
+        #if FUZZING
+        FuzzSupport.libFuzzerMain(fuzzerTestOneInput)
+        #else
+        FuzzSupport.replayMain(fuzzTrace)
+        #endif
+    }
 }
-#endif
