@@ -94,15 +94,12 @@ let package = Package(
 // (Sources/KlimavagtCore/ControlRequest.swift, from another branch).
 import Foundation
 
-let fuzzHarnesses: [(name: String, path: String)] = [
-    ("klimavagt-fuzz-payload", "Tests/Fuzz/Payload"),
-    ("klimavagt-fuzz-config", "Tests/Fuzz/Config"),
-    ("klimavagt-fuzz-trace", "Tests/Fuzz/Trace"),
-] + (FileManager.default.fileExists(atPath: Context.packageDirectory + "/Sources/KlimavagtCore/ControlRequest.swift")
-    ? [("klimavagt-fuzz-control", "Tests/Fuzz/Control")] : [])
+let fuzzHarnesses = ["payload", "config", "trace"]
+    + (FileManager.default.fileExists(atPath: Context.packageDirectory + "/Sources/KlimavagtCore/ControlRequest.swift")
+        ? ["control"] : [])
 package.targets.append(.target(name: "KlimavagtFuzzSupport", path: "Tests/Fuzz/Support"))
-for harness in fuzzHarnesses {
+for harness in fuzzHarnesses {   // Tests/Fuzz/Payload/ holds PayloadFuzz.swift, its seeds/ and payload.dict
     package.targets.append(.executableTarget(
-        name: harness.name, dependencies: ["KlimavagtRuntime", "KlimavagtCore", "KlimavagtFuzzSupport"],
-        path: harness.path))
+        name: "klimavagt-fuzz-\(harness)", dependencies: ["KlimavagtRuntime", "KlimavagtCore", "KlimavagtFuzzSupport"],
+        path: "Tests/Fuzz/\(harness.prefix(1).uppercased() + harness.dropFirst())", exclude: ["seeds", "\(harness).dict"]))
 }
