@@ -106,5 +106,5 @@ for harness in fuzzHarnesses {   // Tests/Fuzz/Payload/ holds PayloadFuzz.swift,
 }
 // The acceptance run over a real broker: mutated payloads published to a private mosquitto and a running agent.
 package.targets.append(.executableTarget(
-    name: "klimavagt-broker-fuzz", dependencies: ["KlimavagtMQTT", "KlimavagtRuntime", "KlimavagtTestSupport"],
+    name: "klimavagt-broker-fuzz", dependencies: ["KlimavagtMQTT", "KlimavagtRuntime", "KlimavagtTestSupport", "KlimavagtFuzzSupport"],
     path: "Tests/BrokerFuzz"))
