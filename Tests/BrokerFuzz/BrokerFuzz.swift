@@ -280,8 +280,10 @@ func askStatus(agent: String, socket: String, seconds: Double) async throws -> (
     guard let status = await child.wait(seconds: seconds) else {
         child.signal(SIGKILL)
         child.wait()
+        try? FileManager.default.removeItem(atPath: child.outputFile)
         return nil
     }
+    defer { try? FileManager.default.removeItem(atPath: child.outputFile) }
     return (status, (try? String(contentsOfFile: child.outputFile, encoding: .utf8)) ?? "")
 }
 
@@ -323,6 +325,7 @@ enum BrokerFuzz {
             print("kept \(folder.path)")
             if agent.isRunning { agent.signal(SIGKILL); agent.wait() }
             broker.stop()   // exit() runs no deinit
+            try? FileManager.default.removeItem(at: broker.directory)
             exit(1)
         }
         // The agent is up once it answers on its control socket.
@@ -343,32 +346,54 @@ enum BrokerFuzz {
         var qos0 = 0, qos1 = 0, refused = 0, bytes = 0, skipped = 0
         let start = Date()
         var stoppedEarly = false
-        for index in 0..<options.count {
-            var (topic, payload) = mutator.next()
-            while options.skipKnown, FuzzSupport.looksLikeKnownTrap(payload, numberLimit: 9e9) {
-                skipped += 1
-                (topic, payload) = mutator.next()
-            }
-            recent.append((topic, payload))
-            if recent.count > 50 { recent.removeFirst() }
-            let qos: MQTTQoS = index % 10 == 9 ? .atLeastOnce : .atMostOnce
-            do {
-                try await client.publish(topic, payload: payload, qos: qos)
-                if qos == .atLeastOnce { qos1 += 1 } else { qos0 += 1 }
-                bytes += payload.count
-            } catch {
+        // Up to 64 publishes in flight: one at a time, each waits for the client's network thread.
+        typealias Sent = (qos: MQTTQoS, bytes: Int, ok: Bool)
+        func tally(_ sent: Sent) async throws {
+            guard sent.ok else {
                 refused += 1   // a topic the client or broker refuses (wildcards, empty, too long)
                 if !client.connected { try await client.connect() }
+                return
             }
-            if index % 5000 == 4999 {
-                guard agent.isRunning else { fail("the agent exited after \(index + 1) messages, status \(agent.wait())") }
-                print("\(index + 1) published in \(String(format: "%.1f", Date().timeIntervalSince(start))) s, "
-                    + "agent RSS \(residentKilobytes(agent.pid) / 1024) MB")
+            if sent.qos == .atLeastOnce { qos1 += 1 } else { qos0 += 1 }
+            bytes += sent.bytes
+        }
+        try await withThrowingTaskGroup(of: Sent.self) { group in
+            var inFlight = 0
+            for index in 0..<options.count {
+                var (topic, payload) = mutator.next()
+                while options.skipKnown, FuzzSupport.looksLikeKnownTrap(payload, numberLimit: 9e9) {
+                    skipped += 1
+                    (topic, payload) = mutator.next()
+                }
+                recent.append((topic, payload))
+                if recent.count > 50 { recent.removeFirst() }
+                let qos: MQTTQoS = index % 10 == 9 ? .atLeastOnce : .atMostOnce
+                if inFlight >= 64, let sent = try await group.next() {
+                    inFlight -= 1
+                    try await tally(sent)
+                }
+                group.addTask { [topic, payload] in
+                    do {
+                        try await client.publish(topic, payload: payload, qos: qos)
+                        return (qos, payload.count, true)
+                    } catch {
+                        return (qos, payload.count, false)
+                    }
+                }
+                inFlight += 1
+                if index % 5000 == 4999 {
+                    guard agent.isRunning else {
+                        fail("the agent exited after \(index + 1) messages, status \(agent.wait())")
+                    }
+                    print("\(index + 1) published in \(String(format: "%.1f", Date().timeIntervalSince(start))) s, "
+                        + "agent RSS \(residentKilobytes(agent.pid) / 1024) MB")
+                }
+                if Date().timeIntervalSince(start) > options.timeLimit {
+                    stoppedEarly = true
+                    break
+                }
             }
-            if Date().timeIntervalSince(start) > options.timeLimit {
-                stoppedEarly = true
-                break
-            }
+            while let sent = try await group.next() { try await tally(sent) }
         }
         // A last QoS 1 message with a known reading: once the agent has it, it has worked through the flood.
         let marker = "2024-07-02T18:00:00Z"

@@ -41,9 +41,17 @@ public enum FuzzSupport {
     }
 
     /// A private folder for the harness's files, removed when the process exits normally.
+    /// A trap ends the process without exit handlers, so the folders of harness processes that are gone go here too.
     public static let scratchDirectory: String = {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("klimavagt-fuzz-\(getpid())").path
+        let temporary = FileManager.default.temporaryDirectory.path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+            where name.hasPrefix("klimavagt-fuzz-")
+        {
+            if let pid = pid_t(name.dropFirst("klimavagt-fuzz-".count)), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: temporary + "/" + name)
+            }
+        }
+        let path = temporary + "/klimavagt-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(atPath: FuzzSupport.scratchDirectory) }
         return path
