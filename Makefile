@@ -4,6 +4,7 @@
 #   make bench  build the agent for release and run the benchmarks in Benchmarks/ (not part of CI)
 #   make docs   the man page (swift-argument-parser's generate-manual plugin) and bash, zsh and fish completions
 #   make deb    the Debian package in .build-deb/, checked by lintian
+#   make fuzz   build the libFuzzer harnesses in Tests/Fuzz/ and run each for FUZZ_SECONDS; any finding fails
 
 SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
@@ -11,7 +12,7 @@ VM_PKGS    := qemu-system-x86 busybox-static udev
 DEB_PKGS   := lintian binutils
 VM         ?= $(firstword $(wildcard ../shared/vm/run-in-vm) $(wildcard $(KLIMAVAGT_VM)))
 
-.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb bench clean
+.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb bench clean fuzz fuzz-build
 
 DOCS := .build/docs
 
@@ -90,6 +91,49 @@ bench: deps
 	$(SWIFT) build -c release --product klimavagt --static-swift-stdlib --scratch-path .build-deb
 	cd Benchmarks && $(SWIFT) build -c release --product footprint-floor --static-swift-stdlib --scratch-path .build-floor
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+# Fuzzing: libFuzzer harnesses (Tests/Fuzz/) built with -sanitize=fuzzer,address in .build-fuzz/, each run for
+# FUZZ_SECONDS on a corpus grown from the repository's fixtures (Tests/Fuzz/seeds.py). A crash, a Swift trap, a leak,
+# an input running over 10 s or a process over 2 GB is a finding: libFuzzer's fork mode keeps fuzzing past it, the
+# inputs go to .build-fuzz/findings/HARNESS/, Tests/Fuzz/triage.py groups them by the source line that stopped the
+# agent, and make fails once every harness has run. The grown corpus stays in .build-fuzz/corpus/ for the next run.
+# The control request harness joins once Sources/KlimavagtCore/ControlRequest.swift exists.
+FUZZ_SECONDS   ?= 60
+FUZZ_DIR       := .build-fuzz
+FUZZ_HARNESSES ?= payload config trace $(if $(wildcard Sources/KlimavagtCore/ControlRequest.swift),control)
+FUZZ_BUILD     := $(SWIFT) build --scratch-path $(FUZZ_DIR) -c release -Xswiftc -enable-testing \
+                  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+FUZZ_OPTIONS   ?= -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
+# Swift's own crash reporter would read the dying process's memory under ASan; libFuzzer reports instead.
+FUZZ_ENV       := SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp
+
+fuzz-build: deps
+	$(call apt_install,python3-yaml)
+	@for h in $(FUZZ_HARNESSES); do echo "$(FUZZ_BUILD) --product klimavagt-fuzz-$$h"; \
+	  $(FUZZ_BUILD) --product klimavagt-fuzz-$$h || exit 1; done
+
+fuzz: fuzz-build
+	@python3 Tests/Fuzz/seeds.py . $(FUZZ_DIR)/seeds
+	@bin=$$($(FUZZ_BUILD) --show-bin-path); failed=""; summary=""; \
+	for h in $(FUZZ_HARNESSES); do \
+	  rm -rf $(FUZZ_DIR)/findings/$$h; mkdir -p $(FUZZ_DIR)/corpus/$$h $(FUZZ_DIR)/findings/$$h $(FUZZ_DIR)/logs; \
+	  log=$(FUZZ_DIR)/logs/$$h.log; \
+	  echo "fuzz $$h: $(FUZZ_SECONDS) s, log $$log"; \
+	  status=0; $(FUZZ_ENV) $$bin/klimavagt-fuzz-$$h $(FUZZ_DIR)/corpus/$$h $(FUZZ_DIR)/seeds/$$h \
+	    -dict=$$(ls Tests/Fuzz/*/$$h.dict) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 $(FUZZ_OPTIONS) -artifact_prefix=$(FUZZ_DIR)/findings/$$h/ >$$log 2>&1 || status=$$?; \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
+	  [ -n "$$runs" ] || runs=$$(sed -n 's/^#\([0-9]*\):.*/\1/p' $$log | tail -1); \
+	  line="$$h: $${runs:-0} executions in $(FUZZ_SECONDS) s, $$(( $${runs:-0} / $(FUZZ_SECONDS) ))/s"; \
+	  found=$$(ls $(FUZZ_DIR)/findings/$$h | wc -l); \
+	  if [ $$status -ne 0 ] || [ $$found -ne 0 ]; then \
+	    failed="$$failed $$h"; line="$$line, $$found FINDINGS (libFuzzer exit $$status)"; \
+	    echo "findings of $$h by place:"; $(FUZZ_ENV) python3 Tests/Fuzz/triage.py $$bin/klimavagt-fuzz-$$h $(FUZZ_DIR)/findings/$$h; \
+	  fi; \
+	  summary="$$summary$$line\n"; \
+	done; \
+	printf "fuzz summary:\n$$summary"; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in$$failed (inputs in $(FUZZ_DIR)/findings/, logs in $(FUZZ_DIR)/logs/)"; exit 1; fi
 
 clean:
 	$(SWIFT) package clean
