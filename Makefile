@@ -97,10 +97,9 @@ bench: deps
 # an input running over 10 s or a process over 2 GB is a finding: libFuzzer's fork mode keeps fuzzing past it, the
 # inputs go to .build-fuzz/findings/HARNESS/, Tests/Fuzz/triage.py groups them by the source line that stopped the
 # agent, and make fails once every harness has run. The grown corpus stays in .build-fuzz/corpus/ for the next run.
-# The control request harness joins once Sources/KlimavagtCore/ControlRequest.swift exists.
 FUZZ_SECONDS   ?= 60
 FUZZ_DIR       := .build-fuzz
-FUZZ_HARNESSES ?= payload config trace $(if $(wildcard Sources/KlimavagtCore/ControlRequest.swift),control)
+FUZZ_HARNESSES ?= payload config trace control
 FUZZ_BUILD     := $(SWIFT) build --scratch-path $(FUZZ_DIR) -c release -Xswiftc -enable-testing \
                   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 FUZZ_OPTIONS   ?= -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1

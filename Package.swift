@@ -91,13 +91,7 @@ let package = Package(
 // MARK: - Fuzzing (`make fuzz`, Tests/Fuzz/): libFuzzer harnesses, one executable each.
 // An ordinary `swift build` builds them too: their main runs corpus files given as arguments once each (a regression
 // check). Built with `-Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address` their main runs libFuzzer's driver.
-// The control request harness is added only once its parser exists (Sources/KlimavagtCore/ControlRequest.swift,
-// from another branch).
-import Foundation
-
-let fuzzHarnesses = ["payload", "config", "trace"]
-    + (FileManager.default.fileExists(atPath: Context.packageDirectory + "/Sources/KlimavagtCore/ControlRequest.swift")
-        ? ["control"] : [])
+let fuzzHarnesses = ["payload", "config", "trace", "control"]
 package.targets.append(.target(name: "KlimavagtFuzzSupport", path: "Tests/Fuzz/Support"))
 for harness in fuzzHarnesses {   // Tests/Fuzz/Payload/ holds PayloadFuzz.swift, its seeds/ and payload.dict
     package.targets.append(.executableTarget(

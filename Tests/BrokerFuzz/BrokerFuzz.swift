@@ -9,10 +9,8 @@
 // Everything lives in one temporary folder, removed at the end (kept on failure, with the agent's log).
 //
 // On failure the last 50 messages published are in last-messages.txt in the kept folder (hex of topic, payload).
-// With --skip-known, messages that look like they reach the traps already known (extreme years, huge numbers: see
-// FuzzSupport.looksLikeKnownTrap) are not published, so that a run on code that still has them can go on.
 //
-//   klimavagt-broker-fuzz [--count N] [--seed S] [--time-limit SECONDS] [--agent PATH] [--devices DIR] [--skip-known]
+//   klimavagt-broker-fuzz [--count N] [--seed S] [--time-limit SECONDS] [--agent PATH] [--devices DIR]
 import Foundation
 import KlimavagtMQTT
 import KlimavagtFuzzSupport
@@ -37,7 +35,6 @@ struct Options {
     var timeLimit = 1800.0
     var agent: String
     var devices: String
-    var skipKnown = false
 
     init() {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -47,10 +44,6 @@ struct Options {
             .appendingPathComponent("klimavagt").path
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
-            if argument == "--skip-known" {
-                skipKnown = true
-                continue
-            }
             guard let value = arguments.next() else { Self.usage() }
             switch argument {
             case "--count": guard let number = Int(value), number >= 0 else { Self.usage() }; count = number
@@ -64,8 +57,7 @@ struct Options {
     }
 
     static func usage() -> Never {
-        print("usage: klimavagt-broker-fuzz [--count N] [--seed S] [--time-limit SECONDS] [--agent PATH] [--devices DIR] "
-            + "[--skip-known]")
+        print("usage: klimavagt-broker-fuzz [--count N] [--seed S] [--time-limit SECONDS] [--agent PATH] [--devices DIR]")
         exit(2)
     }
 }
@@ -343,7 +335,7 @@ enum BrokerFuzz {
         var mutator = Mutator(messages: fixtureMessages(devices: options.devices), random: SplitMix(state: options.seed))
         print("broker on 127.0.0.1:\(broker.port), agent pid \(agent.pid), \(mutator.messages.count) fixture messages, "
             + "\(options.count) to publish (seed \(options.seed))")
-        var qos0 = 0, qos1 = 0, refused = 0, bytes = 0, skipped = 0
+        var qos0 = 0, qos1 = 0, refused = 0, bytes = 0
         let start = Date()
         var stoppedEarly = false
         // Up to 64 publishes in flight: one at a time, each waits for the client's network thread.
@@ -360,11 +352,7 @@ enum BrokerFuzz {
         try await withThrowingTaskGroup(of: Sent.self) { group in
             var inFlight = 0
             for index in 0..<options.count {
-                var (topic, payload) = mutator.next()
-                while options.skipKnown, FuzzSupport.looksLikeKnownTrap(payload, numberLimit: 9e9) {
-                    skipped += 1
-                    (topic, payload) = mutator.next()
-                }
+                let (topic, payload) = mutator.next()
                 recent.append((topic, payload))
                 if recent.count > 50 { recent.removeFirst() }
                 let qos: MQTTQoS = index % 10 == 9 ? .atLeastOnce : .atMostOnce
@@ -421,7 +409,7 @@ enum BrokerFuzz {
         guard let exitStatus = await agent.wait(seconds: 30) else { fail("the agent did not stop within 30 s of SIGTERM") }
         print("""
             published \(qos0 + qos1) messages (\(qos0) at QoS 0, \(qos1) at QoS 1, \(bytes / 1024) KiB), \
-            \(refused) refused by the client or broker\(options.skipKnown ? ", \(skipped) like known traps skipped" : ""), in \(String(format: "%.1f", elapsed)) s \
+            \(refused) refused by the client or broker, in \(String(format: "%.1f", elapsed)) s \
             (\(Int(Double(qos0 + qos1 + refused) / max(elapsed, 0.001)))/s)\(stoppedEarly ? ", STOPPED at the time limit" : "")
             agent: still running after the flood, took the marker reading, `klimavagt status` answered (exit 0), \
             \(sensorCount) sensors, RSS \(rssAtStart / 1024) MB at start and \(rssAtEnd / 1024) MB at the end, \

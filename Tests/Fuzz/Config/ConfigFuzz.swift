@@ -26,7 +26,6 @@ func number(_ value: Double) -> String {   // CheckConfig.number
 }
 
 func fuzzConfig(_ bytes: [UInt8]) {
-    if FuzzSupport.skipKnown, FuzzSupport.looksLikeKnownTrap(bytes, numberLimit: 1e9) { return }
     _ = prepared
     let text = String(decoding: bytes, as: UTF8.self)
     guard !text.contains("devices_dir") else { return }

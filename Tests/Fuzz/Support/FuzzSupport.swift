@@ -13,33 +13,6 @@ public enum FuzzSupport {
             .deletingLastPathComponent().appendingPathComponent("Devices").path
     }()
 
-    /// With KLIMAVAGT_FUZZ_SKIP_KNOWN=1 the harnesses pass over inputs that reach the traps already known (see
-    /// `looksLikeKnownTrap`), so that a run can find what lies past them; `make fuzz` does not set it.
-    public static let skipKnown = ProcessInfo.processInfo.environment["KLIMAVAGT_FUZZ_SKIP_KNOWN"] == "1"
-
-    /// Whether an input holds what the known traps need: a `YYYY-` year outside 1678...2261 (nanoseconds since 1970
-    /// overflow Int64 in the RFC 3339 parser) or a number token of magnitude `limit` or more (alert message
-    /// formatting, duration and pulse-size arithmetic). A heuristic that passes over more than the traps.
-    public static func looksLikeKnownTrap(_ bytes: [UInt8], numberLimit limit: Double) -> Bool {
-        let isDigit = { (byte: UInt8) in byte >= 48 && byte <= 57 }
-        var index = 0
-        while index < bytes.count {
-            guard isDigit(bytes[index]) || bytes[index] == UInt8(ascii: ".") else { index += 1; continue }
-            var end = index
-            while end < bytes.count, isDigit(bytes[end]) || "._eE+-xXabcdefABCDEF".utf8.contains(bytes[end])
-                && !(bytes[end] == UInt8(ascii: "-") && end > index && isDigit(bytes[end - 1]) && end - index == 4) {
-                end += 1
-            }
-            let token = String(decoding: bytes[index..<end], as: UTF8.self)
-            if end - index == 4, end < bytes.count, bytes[end] == UInt8(ascii: "-"), let year = Int(token),
-               !(1678...2261).contains(year) { return true }
-            if let value = Double(token), abs(value) >= limit { return true }
-            if token.count > 15, token.allSatisfy({ $0.isNumber }) { return true }
-            index = max(end, index + 1)
-        }
-        return false
-    }
-
     /// A private folder for the harness's files, removed when the process exits normally.
     /// A trap ends the process without exit handlers, so the folders of harness processes that are gone go here too.
     public static let scratchDirectory: String = {
