@@ -297,4 +297,49 @@ struct ReloadTests {
         agent.signal(SIGTERM)
         #expect(await agent.wait(seconds: 15) == 0)
     }
+
+    @Test("a reloaded configuration that cannot start gives way to the running one; SIGTERM during a reload stops the agent")
+    func reloadThatCannotStart() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("agent.yaml").path
+        let base = "site: reload\nmqtt: {host: 127.0.0.1, port: \(broker.port)}\nsensors:\n  - {id: level-1, unit: cm}\n"
+        try base.write(toFile: config, atomically: true, encoding: .utf8)
+        let socket = folder.appendingPathComponent("control.sock").path
+        let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", folder.appendingPathComponent("state").path,
+                                          "--control-socket", socket])
+        defer { agent.signal(SIGKILL); agent.wait() }
+        func sensors() async throws -> String {
+            for _ in 0..<100 {
+                let result = try Klimavagt.run(["sensors", "--socket", socket])
+                if result.status == 0 { return result.stdout }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return ""
+        }
+        #expect(try await sensors().contains("level-1"))
+        // Valid to the loader, but its GPIO chip does not exist: the services cannot start with it.
+        try (base + "  - {id: rain-9, device: rimco-0.2mm, input: {gpio: {chip: /dev/klimavagt-no-such-chip, line: 0}}}\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        var fellBack = false
+        for _ in 0..<150 where !fellBack {
+            try await Task.sleep(for: .milliseconds(100))
+            fellBack = agent.output.contains("going back to the one that ran before")
+        }
+        #expect(fellBack, "\(agent.output)")
+        let after = try await sensors()
+        #expect(after.contains("level-1") && !after.contains("rain-9"), "\(after)")
+        #expect(agent.isRunning)
+
+        // A SIGTERM right behind a SIGHUP, while the services stop and start again, still stops the agent.
+        try base.write(toFile: config, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        try await Task.sleep(for: .milliseconds(20))
+        agent.signal(SIGTERM)
+        #expect(await agent.wait(seconds: 15) == 0, "\(agent.output)")
+    }
 }
