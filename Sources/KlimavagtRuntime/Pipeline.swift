@@ -76,6 +76,28 @@ public final class Pipeline: @unchecked Sendable {
             makeID: { _, _ in UUID().uuidString.lowercased() })
         engine.restore(outbox.restoredLifecycles)
         primeWindows()
+        primeConditions()
+    }
+
+    /// Restores what the plausibility checks and the staleness clocks knew before a restart, from the store: each
+    /// level sensor's readings of the last hour (or of its flat-line limit, if longer) are judged again, without
+    /// events, so a jump of 120 → 208 cm is a spike as the first reading after a restart too, and a sensor that had
+    /// fallen silent before the restart goes stale when its time is up, not `stale_after` after the start.
+    private func primeConditions() {
+        guard let store else { return }
+        let now = clock.now()
+        for id in sensors.keys.sorted() {
+            guard let sensor = sensors[id], case .level = sensor.spec.measure, let series = store.series(id) else { continue }
+            let lookback = max(sensor.spec.plausible.flatline ?? .zero, .seconds(3600))
+            let (times, values) = series.samples(from: (now - lookback).nanoseconds + 1, to: now.nanoseconds + 1)
+            guard !times.isEmpty else { continue }
+            let readings = times.indices.map {
+                Reading(sensor: id, time: Timestamp(nanoseconds: times[$0]), value: values[$0])
+            }
+            for reading in readings where engine.refusal(for: reading) == nil { _ = engine.condition(reading) }
+            engine.prime(readings, now: now)
+            logger.info("sensor \(id): plausibility and staleness restored from \(readings.count) readings before the restart")
+        }
     }
 
     /// Refills the window rules with the pulses the store kept from before a restart, so a cloudburst that was
