@@ -12,7 +12,7 @@ VM_PKGS    := qemu-system-x86 busybox-static udev
 DEB_PKGS   := lintian binutils
 VM         ?= $(firstword $(wildcard ../shared/vm/run-in-vm) $(wildcard $(KLIMAVAGT_VM)))
 
-.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb bench clean fuzz fuzz-build
+.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb test-tsan bench clean fuzz fuzz-build
 
 DOCS := .build/docs
 
@@ -66,6 +66,19 @@ test: deps
 
 test-host:
 	$(SWIFT) test --skip-build --skip GPIOSim
+
+# The Runtime tests that exercise the outbox, the pipeline, the store and the socket server, built and run under
+# ThreadSanitizer (the agents they start are the TSan build too); any report, from the tests or a child, fails.
+TSAN_SUITES := RestartPlausibilityTests|TimeSeriesStoreTests|AlertDeliveryTests|UnreadableStateTests|SocketServerTests|RestartWindowTests
+test-tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	@rm -rf .build-tsan/reports; mkdir -p .build-tsan/reports; status=0; \
+	TSAN_OPTIONS="log_path=$(CURDIR)/.build-tsan/reports/tsan" \
+	  $$($(SWIFT) build --sanitize=thread --scratch-path .build-tsan --show-bin-path)/klimavagtPackageTests.xctest \
+	  --testing-library swift-testing --filter '$(TSAN_SUITES)' || status=$$?; \
+	if ls .build-tsan/reports/tsan.* >/dev/null 2>&1; then \
+	  cat .build-tsan/reports/tsan.*; echo "ThreadSanitizer reported the above"; exit 1; fi; \
+	[ $$status -eq 0 ] || exit $$status; echo "ThreadSanitizer: no report"
 
 # Builds the package, then installs, checks, removes and purges it on this machine (as root).
 test-deb: deb
