@@ -34,10 +34,7 @@ public enum Replay {
     /// event) and once to run it, each time a block at a time, so memory does not grow with the trace's length.
     /// `emit` gets each event as it is decided.
     public static func run(configuration: Configuration, file: String, emit: (AlertEvent) -> Void) throws(Failure) {
-        let sensors = Set(configuration.sensors.map(\.id))
-        let pulseSensors = Set(configuration.sensors.filter {
-            if case .pulses = $0.spec.measure { true } else { false }
-        }.map(\.id))
+        let (sensors, pulseSensors) = traceSensors(of: configuration)
         do {
             try Trace.forEachReading(in: file, sensors: sensors, pulseSensors: pulseSensors) { _, _ in }
         } catch {
@@ -64,6 +61,12 @@ public enum Replay {
         }
         if let refused { throw .line(refused) }
         session.finish().forEach(emit)
+    }
+
+    /// The sensor ids a trace line may name, and those whose values must be whole pulse counts.
+    public static func traceSensors(of configuration: Configuration) -> (all: Set<String>, pulses: Set<String>) {
+        let pulses = configuration.sensors.filter { if case .pulses = $0.spec.measure { true } else { false } }
+        return (Set(configuration.sensors.map(\.id)), Set(pulses.map(\.id)))
     }
 
     /// One replay's engine: readings in, events out, with `published_at` set to `event_time`.

@@ -30,9 +30,11 @@ public struct Trace: Sendable {
         return Trace(readings: readings)
     }
 
-    /// Parses trace text; `sensors`, when given, lists the sensor ids a line may name.
-    public static func parse(_ text: String, file: String, sensors: Set<String>? = nil) throws(LineError) -> Trace {
-        var parser = LineParser(file: file, sensors: sensors, pulseSensors: [])
+    /// Parses trace text; `sensors`, when given, lists the sensor ids a line may name, and a value for one of
+    /// `pulseSensors` must be a whole pulse count within `Limits` (as `forEachReading` checks them).
+    public static func parse(_ text: String, file: String, sensors: Set<String>? = nil,
+                             pulseSensors: Set<String> = []) throws(LineError) -> Trace {
+        var parser = LineParser(file: file, sensors: sensors, pulseSensors: pulseSensors)
         var readings: [Reading] = []
         for line in Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false) {
             if let reading = try parser.parse(line) { readings.append(reading) }

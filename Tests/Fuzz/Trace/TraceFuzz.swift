@@ -48,12 +48,14 @@ let configuration: Configuration = {
     }
 }()
 
-let sensorIDs = Set(configuration.sensors.map(\.id))
+/// The same sensor sets `klimavagt replay` checks trace lines against.
+let (sensorIDs, pulseSensorIDs) = Replay.traceSensors(of: configuration)
 
 func fuzzTrace(_ bytes: [UInt8]) {
     let trace: Trace
     do {
-        trace = try Trace.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.csv", sensors: sensorIDs)
+        trace = try Trace.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.csv", sensors: sensorIDs,
+                             pulseSensors: pulseSensorIDs)
     } catch {
         _ = error.description
         return
