@@ -254,19 +254,29 @@ struct DoctorCommandTests {
 /// SIGHUP: a valid configuration replaces the running one; an invalid one is logged and the running one stays.
 @Suite("SIGHUP reload", .serialized)
 struct ReloadTests {
-    @Test("a valid configuration is taken on SIGHUP, an invalid one is refused and the agent goes on")
-    func reload() async throws {
-        let broker = try MosquittoBroker()
-        defer { broker.stop() }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-reload-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let config = folder.appendingPathComponent("agent.yaml").path
-        let base = "site: reload\nmqtt: {host: 127.0.0.1, port: \(broker.port)}\nsensors:\n  - {id: level-1, unit: cm}\n"
-        try base.write(toFile: config, atomically: true, encoding: .utf8)
-        let socket = folder.appendingPathComponent("control.sock").path
-        let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", folder.appendingPathComponent("state").path,
-                                          "--control-socket", socket])
-        defer { agent.signal(SIGKILL); agent.wait() }
+    /// A private broker and an agent on a configuration file of one sensor, in a temporary folder; `close()` kills
+    /// the agent, stops the broker and removes the folder.
+    struct Site {
+        let broker: MosquittoBroker
+        let folder: URL
+        let config: String
+        let base: String
+        let socket: String
+        let agent: ChildProcess
+
+        init() throws {
+            broker = try MosquittoBroker()
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-reload-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            config = folder.appendingPathComponent("agent.yaml").path
+            base = "site: reload\nmqtt: {host: 127.0.0.1, port: \(broker.port)}\nsensors:\n  - {id: level-1, unit: cm}\n"
+            try base.write(toFile: config, atomically: true, encoding: .utf8)
+            socket = folder.appendingPathComponent("control.sock").path
+            agent = try Klimavagt.start(["run", "--config", config, "--state-dir",
+                                         folder.appendingPathComponent("state").path, "--control-socket", socket])
+        }
+
+        /// The agent's `klimavagt sensors` answer, once it answers (within 10 s), else "".
         func sensors() async throws -> String {
             for _ in 0..<100 {
                 let result = try Klimavagt.run(["sensors", "--socket", socket])
@@ -275,6 +285,20 @@ struct ReloadTests {
             }
             return ""
         }
+
+        func close() {
+            agent.signal(SIGKILL)
+            agent.wait()
+            broker.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+    @Test("a valid configuration is taken on SIGHUP, an invalid one is refused and the agent goes on")
+    func reload() async throws {
+        let site = try Site()
+        defer { site.close() }
+        let (agent, config, base) = (site.agent, site.config, site.base)
+        func sensors() async throws -> String { try await site.sensors() }
         #expect(try await sensors().contains("level-1"))
         #expect(try await !sensors().contains("level-2"))
 
@@ -300,26 +324,10 @@ struct ReloadTests {
 
     @Test("a reloaded configuration that cannot start gives way to the running one; SIGTERM during a reload stops the agent")
     func reloadThatCannotStart() async throws {
-        let broker = try MosquittoBroker()
-        defer { broker.stop() }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-reload-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let config = folder.appendingPathComponent("agent.yaml").path
-        let base = "site: reload\nmqtt: {host: 127.0.0.1, port: \(broker.port)}\nsensors:\n  - {id: level-1, unit: cm}\n"
-        try base.write(toFile: config, atomically: true, encoding: .utf8)
-        let socket = folder.appendingPathComponent("control.sock").path
-        let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", folder.appendingPathComponent("state").path,
-                                          "--control-socket", socket])
-        defer { agent.signal(SIGKILL); agent.wait() }
-        func sensors() async throws -> String {
-            for _ in 0..<100 {
-                let result = try Klimavagt.run(["sensors", "--socket", socket])
-                if result.status == 0 { return result.stdout }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            return ""
-        }
+        let site = try Site()
+        defer { site.close() }
+        let (agent, config, base) = (site.agent, site.config, site.base)
+        func sensors() async throws -> String { try await site.sensors() }
         #expect(try await sensors().contains("level-1"))
         // Valid to the loader, but its GPIO chip does not exist: the services cannot start with it.
         try (base + "  - {id: rain-9, device: rimco-0.2mm, input: {gpio: {chip: /dev/klimavagt-no-such-chip, line: 0}}}\n")
