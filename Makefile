@@ -5,6 +5,7 @@
 #   make docs   the man page (swift-argument-parser's generate-manual plugin) and bash, zsh and fish completions
 #   make deb    the Debian package in .build-deb/, checked by lintian
 #   make fuzz   build the libFuzzer harnesses in Tests/Fuzz/ and run each for FUZZ_SECONDS; any finding fails
+#   make test-tsan  the outbox, pipeline, store and socket suites under ThreadSanitizer; any report fails
 
 SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
