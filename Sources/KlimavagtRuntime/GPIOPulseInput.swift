@@ -31,6 +31,8 @@ public struct GPIOPulseInput: Service {
         var detector = PulseDetector(minimumWidth: minimum, maximumWidth: maximum)
         var rejected = 0
         for await edge in monitor.edges.cancelOnGracefulShutdown() {
+            // At trace level every edge as the kernel reported it, so that what was counted can be checked against it.
+            logger.trace("GPIO input \(sensor): edge \(edge.kind == .rising ? "rising" : "falling") at \(edge.timestampNanoseconds) ns")
             switch detector.edge(active: edge.kind == .rising, at: edge.timestampNanoseconds) {
             case .accepted(let start, _):
                 AgentMetrics.edge(sensor: sensor, accepted: true)
