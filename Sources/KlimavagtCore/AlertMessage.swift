@@ -3,6 +3,23 @@ enum AlertMessage {
     static func text(kind: AlertKind, state: AlertState, value: Double, unit: String, window: Duration?, sensor: String)
         -> String
     {
+        let prefix: String
+        switch state {
+        case .resolved: prefix = "\(name(of: kind)) ophørt"
+        case .nodata: prefix = "\(name(of: kind)): ingen data"
+        default: prefix = name(of: kind)
+        }
+        var text = "\(prefix): \(decimal(value)) \(unit)"
+        if let window { text += " på \(duration(window))" }
+        return text + " (\(sensor))"
+    }
+
+    /// The sentence of a `nodata` event of a rule that has judged no reading: there is no value to show.
+    static func noReading(kind: AlertKind, sensor: String) -> String {
+        "\(name(of: kind)): ingen data: ingen måling endnu (\(sensor))"
+    }
+
+    static func name(of kind: AlertKind) -> String {
         let name: String
         switch kind {
         case .cloudburst: name = "Skybrud"
@@ -12,15 +29,7 @@ enum AlertMessage {
         case .threshold: name = "Grænseværdi"
         case .stale: name = "Ingen data"
         }
-        let prefix: String
-        switch state {
-        case .resolved: prefix = "\(name) ophørt"
-        case .nodata: prefix = "\(name): ingen data"
-        default: prefix = name
-        }
-        var text = "\(prefix): \(decimal(value)) \(unit)"
-        if let window { text += " på \(duration(window))" }
-        return text + " (\(sensor))"
+        return name
     }
 
     /// The value with one decimal, rounded half away from zero.

@@ -101,7 +101,7 @@ public struct LevelRule: Sendable {
         leftBandSince = nil
         gate.reset()
         return RuleEvents.noData(
-            spec: spec, sensor: sensor, lifecycle: &lifecycle, value: lastJudged ?? .nan, at: time, site: site,
+            spec: spec, sensor: sensor, lifecycle: &lifecycle, value: lastJudged, at: time, site: site,
             makeID: makeID)
     }
 

@@ -53,14 +53,21 @@ enum RuleEvents {
     }
 
     /// Moves `lifecycle` to `nodata` because the sensor went stale.
+    /// The `nodata` event. Its `value` is the last value the rule judged (a window rule's sum at that instant); a
+    /// rule that has judged no reading at all (its sensor has not reported since the state began) gives 0, and its
+    /// message says so: the contract's `value` is a number, and the journal keeps only finite numbers.
     static func noData(
-        spec: RuleSpec, sensor: SensorSpec, lifecycle: inout AlertLifecycle, value: Double, at time: Timestamp,
+        spec: RuleSpec, sensor: SensorSpec, lifecycle: inout AlertLifecycle, value: Double?, at time: Timestamp,
         site: String, makeID: (String, Int64) -> String
     ) -> AlertEvent {
-        make(spec: spec, sensor: sensor, lifecycle: &lifecycle, state: .nodata,
-             severity: lifecycle.severity ?? .warning, value: value, unit: sensor.unit,
-             threshold: spec.levels.ordered.first?.threshold ?? 0,
-             windowSeconds: spec.window > .zero ? spec.window.wholeSeconds : nil, at: time, site: site, makeID: makeID)
+        let judged = value.flatMap { $0.isFinite ? $0 : nil }
+        var event = make(spec: spec, sensor: sensor, lifecycle: &lifecycle, state: .nodata,
+                         severity: lifecycle.severity ?? .warning, value: judged ?? 0, unit: sensor.unit,
+                         threshold: spec.levels.ordered.first?.threshold ?? 0,
+                         windowSeconds: spec.window > .zero ? spec.window.wholeSeconds : nil, at: time, site: site,
+                         makeID: makeID)
+        if judged == nil { event.message = AlertMessage.noReading(kind: spec.kind, sensor: sensor.id) }
+        return event
     }
 
     static func make(
