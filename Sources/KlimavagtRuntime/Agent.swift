@@ -100,6 +100,18 @@ public enum Agent {
             throw StartError(description: "state directory \(stateDirectory): \(FileErrorText.describe(error))",
                              exitStatus: 78)
         }
+        // The broker's retained alert states are the second copy of each rule's seq and state: the newer of the two
+        // is taken, so a lost or damaged journal never makes seq go back or silently un-fires an alert.
+        let retained = await RetainedAlertStates.read(options: configuration.mqtt, prefix: configuration.prefix,
+                                                      site: configuration.site, rules: configuration.rules)
+        if let failure = retained.failure {
+            logger.warning("alert states: the broker's retained copy could not be read (\(failure)); starting from the journal alone")
+        }
+        let merged = RetainedAlertStates.merge(local: outbox.restoredLifecycles, retained: retained.lifecycles)
+        for taken in merged.fromBroker {
+            logger.notice("alert states: rule \(taken.rule) restored from the broker's retained state (seq \(taken.retained); the journal had \(taken.local))")
+        }
+        outbox.adopt(merged.lifecycles)
         let store: TimeSeriesStore
         do {
             let rawBytes = configuration.storeRawBytes

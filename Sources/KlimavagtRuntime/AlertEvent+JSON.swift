@@ -51,3 +51,40 @@ extension RuleSpec {
         return object.text
     }
 }
+
+extension AlertLifecycle {
+    /// The lifecycle an alert state payload (the contract's alert state JSON) describes, or nil if the payload is not
+    /// one: every field must be present with its type and range (the payload comes from a broker anyone may write
+    /// to), a seq must be a whole number from 1 to 2^53, and an `inactive` state (seq 0) describes no lifecycle.
+    static func fromStateJSON(_ payload: [UInt8]) -> AlertLifecycle? {
+        guard payload.count <= 16 * 1024, let json = try? JSONParser.parse(payload) else { return nil }
+        func text(_ key: String) -> String? {
+            if case .string(let value)? = json[key] { value } else { nil }
+        }
+        func number(_ key: String) -> Double? {
+            if case .number(let value)? = json[key], Limits.contains(value: value) { value } else { nil }
+        }
+        func time(_ key: String) -> Timestamp? {
+            text(key).flatMap { Timestamp(rfc3339: $0) }
+        }
+        guard let seqNumber = number("seq"), seqNumber >= 1, seqNumber <= 9_007_199_254_740_992,
+              let seq = Int64(exactly: seqNumber),
+              let id = text("id"), let site = text("site"), let rule = text("rule"),
+              let kind = text("kind").flatMap(AlertKind.init(rawValue:)),
+              let state = text("state").flatMap(AlertState.init(rawValue:)), state != .inactive, state != .pending,
+              let severity = text("severity").flatMap(Severity.init(rawValue:)),
+              let sensor = text("sensor"), let value = number("value"), let unit = text("unit"),
+              let threshold = number("threshold"), let eventTime = time("event_time"), let since = time("since")
+        else { return nil }
+        var windowSeconds: Int64?
+        if json["window_s"] != nil {
+            guard let seconds = number("window_s").flatMap({ Int64(exactly: $0) }), seconds >= 0 else { return nil }
+            windowSeconds = seconds
+        }
+        let event = AlertEvent(
+            id: id, seq: seq, site: site, rule: rule, kind: kind, state: state, severity: severity, sensor: sensor,
+            value: value, unit: unit, threshold: threshold, windowSeconds: windowSeconds, eventTime: eventTime,
+            publishedAt: time("published_at"), message: text("message") ?? "")
+        return AlertLifecycle(state: state, severity: severity, seq: seq, since: since, lastEvent: event)
+    }
+}

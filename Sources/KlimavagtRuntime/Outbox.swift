@@ -52,6 +52,8 @@ public final class Outbox: Service, @unchecked Sendable {
     private var droppedTelemetry = 0
     private var journalErrors = 0
     private var lastJournalError: String?
+    /// Lifecycles adopted from elsewhere (the broker's retained states), newer than the journal's at the time.
+    private var restored: [String: AlertLifecycle] = [:]
     private let signals: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
@@ -75,7 +77,24 @@ public final class Outbox: Service, @unchecked Sendable {
 
     /// The lifecycle of every rule as the journal last recorded it, to carry `seq` and state across a restart.
     public var restoredLifecycles: [String: AlertLifecycle] {
-        journal?.lifecycles ?? [:]
+        lock.withLock { (journal?.lifecycles ?? [:]).merging(restored) { $0.seq >= $1.seq ? $0 : $1 } }
+    }
+
+    /// Takes each rule's lifecycle from `lifecycles` where it is newer (a higher seq) than the journal's, and journals
+    /// it; without a journal they are kept for this run.
+    public func adopt(_ lifecycles: [String: AlertLifecycle]) {
+        lock.withLock {
+            for (rule, lifecycle) in lifecycles.sorted(by: { $0.key < $1.key }) {
+                guard (restored[rule]?.seq ?? journal?.lifecycles[rule]?.seq ?? -1) < lifecycle.seq else { continue }
+                restored[rule] = lifecycle
+                do {
+                    try journal?.adopt(lifecycle, rule: rule)
+                } catch {
+                    noteJournalError(error)
+                    logger.error("outbox: cannot write the restored state of rule \(rule) to the journal (\(error)); it is kept in memory only")
+                }
+            }
+        }
     }
 
     /// The journal's size and its write failures (a full disk or quota), for the CLI's status.

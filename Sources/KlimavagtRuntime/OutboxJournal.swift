@@ -79,6 +79,14 @@ final class OutboxJournal {
         if pending.isEmpty && size > compactAbove { try compact() }
     }
 
+    /// Records, durably, a rule's lifecycle learnt elsewhere (the broker's retained copy) when it is newer than the
+    /// journal's: the next start finds it here even if the broker is then out of reach.
+    func adopt(_ lifecycle: AlertLifecycle, rule: String) throws {
+        guard (lifecycles[rule]?.seq ?? -1) < lifecycle.seq else { return }
+        try write(Record(op: "life", rule: rule, lifecycle: lifecycle), sync: true)
+        lifecycles[rule] = lifecycle
+    }
+
     private func apply(_ event: AlertEvent, since: Timestamp) {
         if let known = lifecycles[event.rule], known.seq >= event.seq { return }
         lifecycles[event.rule] = AlertLifecycle(

@@ -4,7 +4,8 @@
 // may end in ` @SECONDS`, the arrival time as seconds from 2024-07-02T18:00:00Z (clamped to 1970...2100, the range a
 // board's wall clock can show), else each message arrives a minute after the one before. Every message is routed
 // (topic filters, templates, JSON, paths, time formats, clock skew, order), each reading is conditioned (plausibility)
-// and ingested by the rules, its state and any alert event are formatted as the agent publishes them, and the rules'
+// and ingested by the rules (a message on `klimavagt/fuzz/alerts/RULE/state` is read as a retained alert state and
+// restored into the rules, as a start does), its state and any alert event are formatted as the agent publishes them, and the rules'
 // clock is advanced to the arrival time; after the last message, two days on.
 import Foundation
 import KlimavagtCore
@@ -123,6 +124,14 @@ func fuzzPayload(_ bytes: [UInt8]) {
             now = Timestamp(seconds: base + min(max(offset, -base), latestClock - base))
         } else {
             now = now + .seconds(60)
+        }
+        // The agent's own retained alert states, as the start reads them back from the broker (RetainedAlertStates).
+        if topic.hasPrefix("\(configuration.prefix)/alerts/"), topic.hasSuffix("/state") {
+            if let lifecycle = AlertLifecycle.fromStateJSON(payload), let rule = lifecycle.lastEvent?.rule {
+                let merged = RetainedAlertStates.merge(local: engine.lifecycles, retained: [rule: lifecycle])
+                engine.restore(merged.lifecycles)
+            }
+            continue
         }
         let outcome = router.route(topic: topic, payload: payload, arrival: now)
         for sensor in outcome.newSensors where sensors[sensor.id] == nil {   // Pipeline.register

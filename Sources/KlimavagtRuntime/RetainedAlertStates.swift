@@ -1,0 +1,109 @@
+import Foundation
+import KlimavagtCore
+import KlimavagtMQTT
+import Logging
+
+/// The broker's copy of each rule's alert state: the agent's own retained `PREFIX/alerts/<rule>/state` messages,
+/// read once at start so that `seq` and a firing state survive the loss of every local state file.
+///
+/// A short-lived client of its own (the agent's client id with `-restore`, a clean session, no Last Will) subscribes
+/// at QoS 0 to the rules' state topics and then to `PREFIX/status`. A broker sends a subscription's retained messages
+/// after its SUBACK and before it handles the next packet, so once the retained status arrives every retained alert
+/// state has arrived before it; the status is retained whenever the agent has ever been online (the Last Will sets
+/// it too). Without one (the first start on this broker) the reader waits for `quiet` after the last message.
+/// Everything is bounded by `timeout`: a broker that cannot be reached costs at most that, and the agent starts on its
+/// local state.
+enum RetainedAlertStates {
+    struct Outcome {
+        /// The lifecycle each rule's retained state describes, for the configured rules whose payload is valid.
+        var lifecycles: [String: AlertLifecycle]
+        /// Why nothing could be read, if so.
+        var failure: String?
+    }
+
+    static func read(options: MQTTOptions, prefix: String, site: String, rules: [RuleSpec],
+                     timeout: Duration = .seconds(5), quiet: Duration = .milliseconds(500)) async -> Outcome
+    {
+        var options = options
+        options.clientID = String(options.clientID.prefix(56)) + "-restore"
+        options.cleanSession = true
+        options.will = nil
+        let client: MQTTClient
+        do {
+            client = try MQTTClient(options)
+        } catch {
+            return Outcome(lifecycles: [:], failure: "\(error)")
+        }
+        let byTopic = Dictionary(uniqueKeysWithValues: rules.map { ("\(prefix)/alerts/\($0.id)/state", $0) })
+        let statusTopic = "\(prefix)/status"
+        let outcome = await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask {
+                do {
+                    try await client.connect()
+                    try await client.subscribe("\(prefix)/alerts/+/state", qos: .atMostOnce)
+                    try await client.subscribe(statusTopic, qos: .atMostOnce)
+                } catch {
+                    return Outcome(lifecycles: [:], failure: "\(error)")
+                }
+                var found: [String: AlertLifecycle] = [:]
+                let messages = client.messages
+                reading: while true {
+                    // Each batch restarts the quiet wait; the retained status ends it at once.
+                    guard let batch = await first(within: quiet, { await messages.batch() }) ?? nil else { break }
+                    for message in batch {
+                        if message.topic == statusTopic { break reading }
+                        guard message.retain, let rule = byTopic[message.topic],
+                              let lifecycle = AlertLifecycle.fromStateJSON(message.payload),
+                              lifecycle.lastEvent?.rule == rule.id, lifecycle.lastEvent?.site == site,
+                              lifecycle.lastEvent?.kind == rule.kind
+                        else { continue }
+                        found[rule.id] = lifecycle
+                    }
+                }
+                return Outcome(lifecycles: found, failure: nil)
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let answer = await group.next() ?? nil
+            group.cancelAll()
+            return answer
+        }
+        // A connect stuck in a dropped network can hold `close()` until the kernel gives up: never wait for it here.
+        Thread.detachNewThread { client.close() }
+        return outcome ?? Outcome(lifecycles: [:], failure: "no answer within \(timeout)")
+    }
+
+    /// The value of `body`, or nil if it has not finished within `limit` (it is then cancelled).
+    private static func first<T: Sendable>(within limit: Duration, _ body: @escaping @Sendable () async -> T) async
+        -> T?
+    {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await body() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let result = await group.next() ?? nil
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// Per rule, the newer of the local and the retained lifecycle (the higher seq); the rules the broker's copy
+    /// decided, for the log.
+    static func merge(local: [String: AlertLifecycle], retained: [String: AlertLifecycle])
+        -> (lifecycles: [String: AlertLifecycle], fromBroker: [(rule: String, local: Int64, retained: Int64)])
+    {
+        var merged = local
+        var fromBroker: [(rule: String, local: Int64, retained: Int64)] = []
+        for (rule, copy) in retained.sorted(by: { $0.key < $1.key }) {
+            let mine = local[rule]?.seq ?? 0
+            guard copy.seq > mine else { continue }
+            merged[rule] = copy
+            fromBroker.append((rule, mine, copy.seq))
+        }
+        return (merged, fromBroker)
+    }
+}
