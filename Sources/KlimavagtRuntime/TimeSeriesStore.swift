@@ -27,6 +27,10 @@ public final class TimeSeriesStore: @unchecked Sendable {
     var declared: Set<Int> = []
     var journal: FileHandle?
     var journalBytes = 0
+    /// Set when a journal write failed: the file was cut back to its last good end, but the encoders' state has moved
+    /// past it, so nothing more may be appended until a snapshot and a new journal have been written.
+    var journalNeedsRestart = false
+    var lastRestartAttempt: ContinuousClock.Instant?
     var generation: UInt64 = 1
     var lastSync = ContinuousClock.now
     var hasPending = false
@@ -104,6 +108,15 @@ public final class TimeSeriesStore: @unchecked Sendable {
     public func flush() {
         lock.withLock {
             hasPending = false
+            guard journal != nil || journalNeedsRestart else { return }
+            if journalNeedsRestart {
+                // Every sample is in the series in memory; the snapshot writes them all, and the journal starts afresh.
+                // Tried at most every 10 s while the disk stays full.
+                if let last = lastRestartAttempt, ContinuousClock.now - last < .seconds(10) { return }
+                lastRestartAttempt = .now
+                compactLocked()
+                return
+            }
             guard let journal else { return }
             var records = BinaryWriter()
             for index in order.indices where !declared.contains(index) && !pending[index].isEmpty {
@@ -127,7 +140,7 @@ public final class TimeSeriesStore: @unchecked Sendable {
                     lastSync = .now
                 }
             } catch {
-                logger.error("store journal \(journalPath ?? ""): cannot write (\(FileErrorText.describe(error))); samples kept in memory only")
+                failedWrite(error)
             }
             if journalBytes >= compactAfterBytes { compactLocked() }
         }
@@ -184,10 +197,29 @@ public final class TimeSeriesStore: @unchecked Sendable {
             guard let journal else { return }
             var record = BinaryWriter()
             appendRecord(type: 3, to: &record) { _ in }
-            try? journal.write(contentsOf: record.bytes)
-            journalBytes += record.bytes.count
-            statistics.journalBytesWritten += record.bytes.count
+            do {
+                try journal.write(contentsOf: record.bytes)
+                journalBytes += record.bytes.count
+                statistics.journalBytesWritten += record.bytes.count
+            } catch {
+                failedWrite(error)
+            }
         }
+    }
+
+    /// After a failed journal write (a full disk): the file is cut back to its last good end, so a torn record is
+    /// never followed by good ones, and appending stops until a snapshot and a new journal succeed. The caller
+    /// holds `lock`.
+    private func failedWrite(_ error: any Error) {
+        logger.error("store journal \(journalPath ?? ""): cannot write (\(FileErrorText.describe(error))); samples kept in memory until a snapshot can be written")
+        if let journal {
+            try? journal.truncate(atOffset: UInt64(journalBytes))
+            try? journal.seek(toOffset: UInt64(journalBytes))
+            try? journal.close()
+        }
+        journal = nil
+        journalNeedsRestart = true
+        lastRestartAttempt = .now
     }
 
     /// Writes the whole store as a snapshot and starts the journal again.
@@ -223,6 +255,8 @@ public final class TimeSeriesStore: @unchecked Sendable {
             try? journal?.close()
             journal = nil
             try startJournal(at: journalPath)
+            if journalNeedsRestart { logger.notice("store journal \(journalPath): written again after a snapshot of every sample") }
+            journalNeedsRestart = false
         } catch {
             logger.error("store snapshot \(snapshotPath): cannot write (\(FileErrorText.describe(error))); the journal goes on")
         }
