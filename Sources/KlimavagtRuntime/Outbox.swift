@@ -117,11 +117,15 @@ public final class Outbox: Service, @unchecked Sendable {
         switch message {
         case .alert(let event, let since):
             var number: Int64?
-            do {
-                number = try journal?.append(event, since: since).number
-            } catch {
-                noteJournalError(error)
-                logger.error("outbox: cannot write alert \(event.rule) seq \(event.seq) to the journal (\(error)); it is kept in memory only")
+            if journalCatchUp() {
+                do {
+                    number = try journal?.append(event, since: since).number
+                } catch {
+                    noteJournalError(error)
+                    logger.error("outbox: cannot write alert \(event.rule) seq \(event.seq) to the journal (\(FileErrorText.describe(error))); it is kept in memory until the journal can be written")
+                }
+            } else {
+                logger.error("outbox: alert \(event.rule) seq \(event.seq) is kept in memory until the journal can be written")
             }
             alerts.append(.alert(AlertItem(journalNumber: number, event: event, since: since)))
         case .alertState(let topic, let payload):
@@ -138,6 +142,33 @@ public final class Outbox: Service, @unchecked Sendable {
         }
         lock.unlock()
         signal.yield()
+    }
+
+    /// Writes the alerts that a failed journal write left in memory only to the journal, in order, with their first
+    /// publication if they have one; true when none is left (or there is no journal). The caller holds `lock`.
+    /// Journal order stays decision order: a new event is appended only after every earlier one is in.
+    private func journalCatchUp() -> Bool {
+        guard let journal else { return true }
+        var written = 0
+        defer {
+            if written > 0 {
+                logger.notice("outbox: \(written) alert events kept in memory while the journal could not be written are in it now")
+            }
+        }
+        for index in alerts.indices {
+            guard case .alert(var item) = alerts[index], item.journalNumber == nil else { continue }
+            do {
+                let number = try journal.append(item.event, since: item.since).number
+                item.journalNumber = number
+                alerts[index] = .alert(item)
+                if let published = item.publishedAt { try journal.markPublished(number, at: published) }
+                written += 1
+            } catch {
+                noteJournalError(error)
+                return false
+            }
+        }
+        return true
     }
 
     /// Ends the queue: `run()` returns once everything enqueued before has been delivered (or the drain times out).
@@ -188,7 +219,8 @@ public final class Outbox: Service, @unchecked Sendable {
                     item.publishedAt = now
                     // The journal is not thread-safe: every write to it, here as in `enqueue`, is under the lock.
                     lock.withLock {
-                        if let number = item.journalNumber {
+                        _ = journalCatchUp()
+                        if case .alert(let head) = alerts[0], let number = head.journalNumber {
                             do { try journal?.markPublished(number, at: now) } catch {
                                 noteJournalError(error)
                                 logger.error("outbox: cannot record publication in the journal: \(FileErrorText.describe(error))")
@@ -207,7 +239,8 @@ public final class Outbox: Service, @unchecked Sendable {
                       await deliver(topic: "\(base)/state", payload: event.stateJSON(since: item.since), retain: true)
                 else { return }
                 lock.withLock {
-                    if let number = item.journalNumber {
+                    // The head's own number: a catch-up may have journalled it while it was being delivered.
+                    if case .alert(let head) = alerts[0], let number = head.journalNumber {
                         do { try journal?.markAcknowledged(number) } catch {
                             noteJournalError(error)
                             logger.error("outbox: cannot record an acknowledgement in the journal: \(error)")

@@ -80,17 +80,19 @@ struct AlertStormFaultTests {
     }
 
     /// The retained alert state of each rule, read by a new client.
-    func retained(_ broker: MosquittoBroker) async throws -> [String: (seq: Int, id: String)] {
+    func retained(_ broker: MosquittoBroker, site: String = "storm", rules: [String] = rules) async throws
+        -> [String: (seq: Int, id: String)]
+    {
         let reader = try MQTTClient(MQTTOptions(port: broker.port, clientID: "storm-reader-\(UUID().uuidString.prefix(6))"))
         defer { reader.close() }
         try await reader.connect()
-        try await reader.subscribe("klimavagt/storm/alerts/+/state", qos: .atLeastOnce)
+        try await reader.subscribe("klimavagt/\(site)/alerts/+/state", qos: .atLeastOnce)
         let messages = reader.messages
         let payloads = try await within(10, "the retained states") {
             var found: [[UInt8]] = []
             for await message in messages {
                 found.append(message.payload)
-                if found.count == Self.rules.count { break }
+                if found.count == rules.count { break }
             }
             return found
         }
