@@ -43,17 +43,33 @@ final class OutboxJournal {
         self.compactAbove = compactAbove
         path = URL(fileURLWithPath: directory).appendingPathComponent("outbox.journal").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-            }
+        do {
+            handle = try Self.open(path)
+        } catch {
+            // A journal that is there but cannot be opened (no permission, a folder in its place) is set aside and
+            // a new one started: the broker's retained states give back seq and state. Only a directory where no
+            // new journal can be made stops the agent.
+            guard FileManager.default.fileExists(atPath: path),
+                  let aside = AtomicFile.setAside(path, at: Int64(Date().timeIntervalSince1970))
+            else { throw error }
+            logger.error("outbox journal \(path): cannot open it (\(FileErrorText.describe(error))); set aside as \(aside), a new journal is started")
+            handle = try Self.open(path)
         }
-        handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
         try recover()
     }
 
     deinit {
         try? handle.close()
+    }
+
+    /// Opens the journal for reading and appending, creating it if it is missing.
+    private static func open(_ path: String) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: path) {
+            let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { throw AtomicFile.Failure(path: path, operation: "create it", code: errno) }
+            Glibc.close(fd)
+        }
+        return try FileHandle(forUpdating: URL(fileURLWithPath: path))
     }
 
     /// Appends an event produced by a rule and makes it durable.

@@ -1,6 +1,8 @@
 import Foundation
 @testable import KlimavagtRuntime
 import KlimavagtCore
+import KlimavagtMQTT
+import KlimavagtTestSupport
 import Logging
 import Testing
 
@@ -47,5 +49,81 @@ struct UnreadableStateTests {
             #expect(FileManager.default.fileExists(atPath: "\(folder)/\(name).damaged-1700000000")
                 || name != "counters.state")
         }
+    }
+}
+
+/// The agent run as a user that may not read its state files (mode 000), as under the unit's `User=` after a
+/// careless `chmod`: one log line per file naming it and the reason, each set aside, and the agent runs on with
+/// seq taken from the broker's retained state.
+@Suite("Unreadable state files under a non-root user", .serialized,
+       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                "needs root to run the agent as another user"))
+struct UnreadableStateFilesAsUserTests {
+    @Test("outbox.journal, store.journal and counters.state at mode 000: one line each, set aside, the next event is seq 2")
+    func modeZero() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let folder = NSTemporaryDirectory() + "klimavagt-mode000-\(UUID().uuidString)"
+        let state = folder + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try """
+            site: mode
+            mqtt: {host: 127.0.0.1, port: \(broker.port)}
+            sensors:
+              - {id: level-1, unit: cm, input: {mqtt: {topic: mode/level-1, path: "$"}}}
+            rules:
+              - {id: high, kind: threshold, sensor: level-1, levels: {warning: 100}}
+
+            """.write(toFile: folder + "/agent.yaml", atomically: true, encoding: .utf8)
+        try run("/bin/chown", ["-R", "65534:65534", state])
+        let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "--", Klimavagt.binary,
+                        "run", "--config", folder + "/agent.yaml", "--state-dir", state]
+        let delivered = DeliveredEvents()
+        let watcher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "mode-watch"))
+        defer { watcher.close() }
+        try await watcher.connect()
+        try await watcher.subscribe("klimavagt/mode/alerts/+/event")
+        let inbox = watcher.messages
+        let collector = Task { for await message in inbox { delivered.record(message.payload) } }
+        defer { collector.cancel() }
+        let sensors = try MQTTClient(MQTTOptions(port: broker.port, clientID: "mode-sensors"))
+        defer { sensors.close() }
+        try await sensors.connect()
+
+        func runOnce(publishing value: String, untilSeq seq: Int) async throws -> String {
+            let agent = try ChildProcess("/usr/bin/setpriv", asNobody)
+            defer { agent.signal(SIGKILL); agent.wait() }
+            do {
+                try await within(20, "seq \(seq) delivered") {
+                    while delivered.highest("high") < seq {
+                        try await sensors.publish("mode/level-1", payload: Array(value.utf8))
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                }
+            } catch {
+                Issue.record("\(error); agent output:\n\(agent.output)")
+                throw error
+            }
+            agent.signal(SIGTERM)
+            #expect(await agent.wait(seconds: 15) == 0, "agent output:\n\(agent.output)")
+            return agent.output
+        }
+        _ = try await runOnce(publishing: "150", untilSeq: 1)
+        let files = ["outbox.journal", "store.journal", "counters.state"]
+        // No pulse sensor here writes the counter file: one left by an earlier configuration.
+        try #"{"boot":1,"counters":{"rain-1":5}}"#.write(toFile: "\(state)/counters.state", atomically: false, encoding: .utf8)
+        for name in files {
+            #expect(FileManager.default.fileExists(atPath: "\(state)/\(name)"), "\(name) was not written")
+            try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: "\(state)/\(name)")
+        }
+        let output = try await runOnce(publishing: "50", untilSeq: 2)
+        for name in files {
+            let lines = output.split(separator: "\n").filter { $0.contains("\(state)/\(name)") && $0.contains("Permission denied") }
+            #expect(lines.count == 1, "\(name):\n\(output)")
+            let aside = try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasPrefix("\(name).damaged-") }
+            #expect(aside.count == 1, "\(name) not set aside")
+        }
+        #expect(delivered.problems(retained: [:]).filter { !$0.contains("no retained state") }.isEmpty)
     }
 }

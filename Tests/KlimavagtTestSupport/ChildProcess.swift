@@ -6,12 +6,15 @@ public final class ChildProcess: @unchecked Sendable {
     public let outputFile: String
     private var exitStatus: Int32?
     private let lock = NSLock()
+    /// Whether `outputFile` is a temporary file of this object's own, removed when it goes.
+    private let ownsOutputFile: Bool
 
     /// Starts `program` with `arguments`; standard output and error go to `outputFile` (a new temporary file if nil).
     public init(_ program: String, _ arguments: [String], environment: [String: String]? = nil,
                 outputFile: String? = nil) throws
     {
         self.outputFile = outputFile ?? (NSTemporaryDirectory() + "klimavagt-child-\(UUID().uuidString).log")
+        ownsOutputFile = outputFile == nil
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -37,6 +40,10 @@ public final class ChildProcess: @unchecked Sendable {
         let rc = posix_spawn(&child, program, &actions, &attributes, argv, env)
         guard rc == 0 else { throw BrokerError("cannot start \(program): \(String(cString: strerror(rc)))") }
         pid = child
+    }
+
+    deinit {
+        if ownsOutputFile { try? FileManager.default.removeItem(atPath: outputFile) }
     }
 
     /// Sends a signal to the child.
