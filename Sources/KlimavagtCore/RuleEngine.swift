@@ -82,6 +82,18 @@ public struct RuleEngine: Sendable {
         recomputeEarliestStale()
     }
 
+    /// Judges every window rule afresh at `time` against what `prime` put back in its window and the lifecycle
+    /// `restore` gave it, and returns the events for what differs: after a restart, or after the local state was lost
+    /// or damaged, an alert is never left firing on rain that has left the window, nor silently un-fired while the
+    /// window still holds it. Level rules are judged at their sensor's next reading.
+    public mutating func judgeRestored(at time: Timestamp) -> [AlertEvent] {
+        var events: [AlertEvent] = []
+        for index in windowRules.indices {
+            if let event = windowRules[index].judgeRestored(at: time, site: site, makeID: makeID) { events.append(event) }
+        }
+        return events
+    }
+
     /// The earliest instant at which time alone changes a rule's outcome.
     public var nextDeadline: Timestamp? {
         [nextWindowDeadline, nextStaleDeadline, nextTimerDeadline()].compactMap { $0 }.min()

@@ -61,6 +61,17 @@ public struct WindowRule: Sendable {
         window.add(pulses, at: time)
     }
 
+    /// Judges the restored lifecycle against the window the store refilled, at `time` (a start): a cloudburst that
+    /// fired before, or that a lost state forgot, gets the event for what the window shows now. A rule in `nodata`
+    /// waits for its next reading, as the contract says.
+    public mutating func judgeRestored(at time: Timestamp, site: String, makeID: (String, Int64) -> String)
+        -> AlertEvent?
+    {
+        guard lifecycle.state != .nodata else { return nil }
+        window.expire(through: time)
+        return evaluate(at: time, site: site, makeID: makeID)
+    }
+
     /// Lets the window slide to `time` and returns the event caused by readings leaving it, if any.
     public mutating func slide(to time: Timestamp, site: String, makeID: (String, Int64) -> String) -> AlertEvent? {
         guard window.expire(through: time) else { return nil }

@@ -156,6 +156,9 @@ public final class Pipeline: @unchecked Sendable {
                 topic: "\(configuration.prefix)/alerts/\(rule.id)/state",
                 payload: rule.inactiveStateJSON(site: configuration.site, sensor: sensor, since: now)))
         }
+        // After the restored states, in order: what the refilled windows say now.
+        emit(engine.judgeRestored(at: now))
+        armTimer()
     }
 
     /// Adds a sensor found on a wildcard topic (an instance of a template such as `power-{1}`).
