@@ -74,6 +74,14 @@ public enum Agent {
                 throw StartError(description: error.description, exitStatus: 65)
             }
         }
+        // The broker's retained alert states are the second copy of each rule's seq and state: the newer of the two
+        // is taken, so a lost or damaged journal never makes seq go back or silently un-fires an alert. Read before
+        // the clock starts, so a simulation's time does not run on while it waits.
+        let retained = await RetainedAlertStates.read(options: configuration.mqtt, prefix: configuration.prefix,
+                                                      site: configuration.site, rules: configuration.rules)
+        if let failure = retained.failure {
+            logger.warning("alert states: the broker's retained copy could not be read (\(failure)); starting from the journal alone")
+        }
         let clock: any AgentClock
         if let speed = configuration.simulationSpeed {
             let origin = traces.values.compactMap { $0.readings.first?.time }.min() ?? SystemClock().now()
@@ -99,13 +107,6 @@ public enum Agent {
             client.close()
             throw StartError(description: "state directory \(stateDirectory): \(FileErrorText.describe(error))",
                              exitStatus: 78)
-        }
-        // The broker's retained alert states are the second copy of each rule's seq and state: the newer of the two
-        // is taken, so a lost or damaged journal never makes seq go back or silently un-fires an alert.
-        let retained = await RetainedAlertStates.read(options: configuration.mqtt, prefix: configuration.prefix,
-                                                      site: configuration.site, rules: configuration.rules)
-        if let failure = retained.failure {
-            logger.warning("alert states: the broker's retained copy could not be read (\(failure)); starting from the journal alone")
         }
         let merged = RetainedAlertStates.merge(local: outbox.restoredLifecycles, retained: retained.lifecycles)
         for taken in merged.fromBroker {

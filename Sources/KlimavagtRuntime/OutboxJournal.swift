@@ -55,7 +55,16 @@ final class OutboxJournal {
             logger.error("outbox journal \(path): cannot open it (\(FileErrorText.describe(error))); set aside as \(aside), a new journal is started")
             handle = try Self.open(path)
         }
-        try recover()
+        do {
+            try recover()
+        } catch {
+            // Opened but not readable (EIO on read): set aside the same way.
+            try? handle.close()
+            guard let aside = AtomicFile.setAside(path, at: Int64(Date().timeIntervalSince1970)) else { throw error }
+            logger.error("outbox journal \(path): cannot read it (\(FileErrorText.describe(error))); set aside as \(aside), a new journal is started")
+            handle = try Self.open(path)
+            try recover()
+        }
     }
 
     deinit {

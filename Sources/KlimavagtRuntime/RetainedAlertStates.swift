@@ -36,43 +36,51 @@ enum RetainedAlertStates {
         }
         let byTopic = Dictionary(uniqueKeysWithValues: rules.map { ("\(prefix)/alerts/\($0.id)/state", $0) })
         let statusTopic = "\(prefix)/status"
-        let outcome = await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask {
-                do {
-                    try await client.connect()
-                    try await client.subscribe("\(prefix)/alerts/+/state", qos: .atMostOnce)
-                    try await client.subscribe(statusTopic, qos: .atMostOnce)
-                } catch {
-                    return Outcome(lifecycles: [:], failure: "\(error)")
-                }
-                var found: [String: AlertLifecycle] = [:]
-                let messages = client.messages
-                reading: while true {
-                    // Each batch restarts the quiet wait; the retained status ends it at once.
-                    guard let batch = await first(within: quiet, { await messages.batch() }) ?? nil else { break }
-                    for message in batch {
-                        if message.topic == statusTopic { break reading }
-                        guard message.retain, let rule = byTopic[message.topic],
-                              let lifecycle = AlertLifecycle.fromStateJSON(message.payload),
-                              lifecycle.lastEvent?.rule == rule.id, lifecycle.lastEvent?.site == site,
-                              lifecycle.lastEvent?.kind == rule.kind
-                        else { continue }
-                        found[rule.id] = lifecycle
-                    }
-                }
-                return Outcome(lifecycles: found, failure: nil)
+        // Not a task group: a group waits for its children, and a connect stuck in a dropped network does not end
+        // when cancelled. The reading goes on in its own task until `close()` below ends it.
+        let outcome = await Self.result(within: timeout) { () -> Outcome in
+            do {
+                try await client.connect()
+                try await client.subscribe("\(prefix)/alerts/+/state", qos: .atMostOnce)
+                try await client.subscribe(statusTopic, qos: .atMostOnce)
+            } catch {
+                return Outcome(lifecycles: [:], failure: "\(error)")
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
+            var found: [String: AlertLifecycle] = [:]
+            let messages = client.messages
+            reading: while true {
+                // Each batch restarts the quiet wait; the retained status ends it at once.
+                guard let batch = await first(within: quiet, { await messages.batch() }) ?? nil else { break }
+                for message in batch {
+                    if message.topic == statusTopic { break reading }
+                    guard message.retain, let rule = byTopic[message.topic],
+                          let lifecycle = AlertLifecycle.fromStateJSON(message.payload),
+                          lifecycle.lastEvent?.rule == rule.id, lifecycle.lastEvent?.site == site,
+                          lifecycle.lastEvent?.kind == rule.kind
+                    else { continue }
+                    found[rule.id] = lifecycle
+                }
             }
-            let answer = await group.next() ?? nil
-            group.cancelAll()
-            return answer
+            return Outcome(lifecycles: found, failure: nil)
         }
         // A connect stuck in a dropped network can hold `close()` until the kernel gives up: never wait for it here.
         Thread.detachNewThread { client.close() }
         return outcome ?? Outcome(lifecycles: [:], failure: "no answer within \(timeout)")
+    }
+
+    /// The value of `body`, or nil if it has not finished within `limit`; `body` runs on in its own task then.
+    private static func result<T: Sendable>(within limit: Duration, _ body: @escaping @Sendable () async -> T) async
+        -> T?
+    {
+        let answer = FirstAnswer<T>()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            answer.wait(continuation)
+            Task { answer.give(await body()) }
+            Task {
+                try? await Task.sleep(for: limit)
+                answer.give(nil)
+            }
+        }
     }
 
     /// The value of `body`, or nil if it has not finished within `limit` (it is then cancelled).
@@ -105,5 +113,24 @@ enum RetainedAlertStates {
             fromBroker.append((rule, mine, copy.seq))
         }
         return (merged, fromBroker)
+    }
+}
+
+/// Resumes its waiter with the first answer given; later answers are dropped.
+private final class FirstAnswer<T: Sendable>: @unchecked Sendable {
+    /// Guards `waiter`, which is resumed at most once and then cleared.
+    private let lock = NSLock()
+    private var waiter: CheckedContinuation<T?, Never>?
+
+    func wait(_ continuation: CheckedContinuation<T?, Never>) {
+        lock.withLock { waiter = continuation }
+    }
+
+    func give(_ value: T?) {
+        let resume: CheckedContinuation<T?, Never>? = lock.withLock {
+            defer { waiter = nil }
+            return waiter
+        }
+        resume?.resume(returning: value)
     }
 }

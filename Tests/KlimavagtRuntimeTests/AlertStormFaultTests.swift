@@ -27,6 +27,17 @@ final class DeliveredEvents: @unchecked Sendable {
         lock.withLock { payloads[rule]?.keys.max() ?? 0 }
     }
 
+    /// The state of each delivered event of `rule`, in seq order.
+    func states(_ rule: String) -> [String] {
+        lock.withLock {
+            (payloads[rule] ?? [:]).sorted { $0.key < $1.key }.compactMap { _, variants in
+                variants.first.flatMap { text in
+                    (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["state"] as? String
+                }
+            }
+        }
+    }
+
     var total: Int { lock.withLock { payloads.values.reduce(0) { $0 + $1.count } } }
 
     /// The broken invariants, in words; empty when all hold.

@@ -127,3 +127,68 @@ struct UnreadableStateFilesAsUserTests {
         #expect(delivered.problems(retained: [:]).filter { !$0.contains("no retained state") }.isEmpty)
     }
 }
+
+/// EIO on read, from the kernel itself: each state file is a symbolic link to `/proc/self/mem`, which the agent
+/// opens as its own memory, and reading it at offset 0 (an address never mapped) fails with EIO.
+@Suite("State files that fail with EIO", .serialized)
+struct InputOutputErrorTests {
+    @Test("outbox.journal, store.journal, store.snapshot and counters.state failing with EIO: one line each, set aside, the agent runs")
+    func eio() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let folder = NSTemporaryDirectory() + "klimavagt-eio-\(UUID().uuidString)"
+        let state = folder + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let files = ["outbox.journal", "store.journal", "store.snapshot", "counters.state"]
+        for name in files {
+            try FileManager.default.createSymbolicLink(atPath: "\(state)/\(name)", withDestinationPath: "/proc/self/mem")
+        }
+        try """
+            site: eio
+            mqtt: {host: 127.0.0.1, port: \(broker.port)}
+            sensors:
+              - {id: level-1, unit: cm, input: {mqtt: {topic: eio/level-1, path: "$"}}}
+            rules:
+              - {id: high, kind: threshold, sensor: level-1, levels: {warning: 100}}
+
+            """.write(toFile: folder + "/agent.yaml", atomically: true, encoding: .utf8)
+        let watcher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "eio-watch"))
+        defer { watcher.close() }
+        try await watcher.connect()
+        try await watcher.subscribe("klimavagt/eio/alerts/+/event")
+        let inbox = watcher.messages
+        let agent = try Klimavagt.start(["run", "--config", folder + "/agent.yaml", "--state-dir", state])
+        defer { agent.signal(SIGKILL); agent.wait() }
+        let sensors = try MQTTClient(MQTTOptions(port: broker.port, clientID: "eio-sensors"))
+        defer { sensors.close() }
+        try await sensors.connect()
+        let publisher = Task {
+            for _ in 0..<100 {
+                try? await sensors.publish("eio/level-1", payload: Array("150".utf8))
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        defer { publisher.cancel() }
+        do {
+            _ = try await within(20, "an alert event from the agent") {
+                for await message in inbox { return message.payload }
+                return []
+            }
+        } catch {
+            Issue.record("\(error); agent output:\n\(agent.output)")
+            return
+        }
+        let output = agent.output
+        for name in files {
+            let lines = output.split(separator: "\n").filter {
+                $0.contains("\(state)/\(name)") && $0.contains("Input/output error")
+            }
+            #expect(lines.count == 1, "\(name):\n\(output)")
+            let aside = try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasPrefix("\(name).damaged-") }
+            #expect(aside.count == 1, "\(name) not set aside:\n\(output)")
+        }
+        agent.signal(SIGTERM)
+        #expect(await agent.wait(seconds: 15) == 0, "agent output:\n\(agent.output)")
+    }
+}
