@@ -145,6 +145,8 @@ public enum Agent {
             case .simulated(let input):
                 let gauge = SimulatedGauge(sensor: sensor.id, trace: traces[input.file]!, clock: clock,
                                            pipeline: pipeline, logger: logger)
+                // Before any service runs: the rules' clock waits for the trace's first reading.
+                pipeline.ingestSimulated(nil, sensor: sensor.id, next: gauge.readings.first?.time)
                 inputs.append(.init(service: gauge, successTerminationBehavior: .ignore))
             case .gpio(let input):
                 do {

@@ -44,6 +44,9 @@ public final class Pipeline: @unchecked Sendable {
     /// The instant the running timer wakes at; an earlier wake replaces it, a later one waits for it.
     private var timerWakesAt: Timestamp?
     private var runningInputs: Int
+    /// The time of each simulated input's next reading: the rules' clock never passes it before that reading is in,
+    /// so a replayed trace gives the same events however late its task is scheduled.
+    private var simulatedDue: [String: Timestamp] = [:]
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var stopped = false
     private var started = false
@@ -207,6 +210,17 @@ public final class Pipeline: @unchecked Sendable {
         return refusal
     }
 
+    /// Feeds a simulated input's reading and records when its next one is due (nil: the trace has ended).
+    @discardableResult
+    public func ingestSimulated(_ reading: Reading?, sensor: String, next: Timestamp?) -> PayloadRejection? {
+        lock.lock()
+        defer { lock.unlock() }
+        let refusal = reading.flatMap { accept($0, arrival: agentTime()) }
+        simulatedDue[sensor] = next
+        armTimer()
+        return refusal
+    }
+
     /// Feeds readings in order, with one timer update for the lot; returns the refused ones and why.
     @discardableResult
     public func ingest(_ readings: [Reading]) -> [(sensor: String, rejection: PayloadRejection)] {
@@ -320,11 +334,17 @@ public final class Pipeline: @unchecked Sendable {
     /// The earliest instant at which time alone changes something.
     private var nextWake: Timestamp? {
         var candidates: [Timestamp] = []
-        if let deadline = engine.nextDeadline { candidates.append(deadline) }
+        // A deadline behind a simulated reading not yet in waits for it: its ingest passes the deadline itself.
+        if let deadline = engine.nextDeadline, !simulatedReadingGoesFirst(deadline) { candidates.append(deadline) }
         if let heldDue { candidates.append(heldDue) }
         candidates.append(contentsOf: rateZeroAt.values)
         if let flush = countersFlushAt { candidates.append(flush) }
         return candidates.min()
+    }
+
+    /// Whether a simulated input has a reading due at or before `deadline` that has not come in yet.
+    private func simulatedReadingGoesFirst(_ deadline: Timestamp) -> Bool {
+        simulatedDue.values.contains { $0 <= deadline }
     }
 
     private func wake(at time: Timestamp) {
@@ -333,7 +353,7 @@ public final class Pipeline: @unchecked Sendable {
         timer = nil
         timerWakesAt = nil
         guard !stopped else { return }
-        if let deadline = engine.nextDeadline, deadline <= time {
+        if let deadline = engine.nextDeadline, deadline <= time, !simulatedReadingGoesFirst(deadline) {
             emit(engine.advance(to: deadline))
         }
         if let due = heldDue, due <= time {

@@ -20,16 +20,19 @@ public struct SimulatedGauge: Service {
 
     public func run() async throws {
         logger.info("simulated input \(sensor): replaying \(readings.count) readings")
+        pipeline.ingestSimulated(nil, sensor: sensor, next: readings.first?.time)
         await cancelWhenGracefulShutdown {
-            for reading in readings {
+            for (index, reading) in readings.enumerated() {
                 do {
                     try await clock.sleep(until: reading.time)
                 } catch {
                     return
                 }
-                pipeline.ingest(reading)
+                let next = index + 1 < readings.count ? readings[index + 1].time : nil
+                pipeline.ingestSimulated(reading, sensor: sensor, next: next)
             }
         }
+        pipeline.ingestSimulated(nil, sensor: sensor, next: nil)
         logger.info("simulated input \(sensor): trace finished")
         pipeline.inputEnded()
     }

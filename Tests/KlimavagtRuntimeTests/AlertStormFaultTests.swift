@@ -173,11 +173,15 @@ struct AlertStormFaultTests {
         }
         // The storm is over: everything decided reaches the operator, and the retained states settle.
         let final = try await within(60, "every event delivered (seed \(seed))") {
+            // Settled: the retained states match the last events, and nothing more came for a second.
+            var previous = -1
             while true {
+                let before = delivered.total
                 let states = try await retained(broker)
-                if states.count == Self.rules.count,
+                if states.count == Self.rules.count, before == previous, delivered.total == before,
                    states.allSatisfy({ delivered.highest($0.key) == $0.value.seq }) { return states }
-                try await Task.sleep(for: .milliseconds(300))
+                previous = before
+                try await Task.sleep(for: .seconds(1))
             }
         }
         let problems = delivered.problems(retained: final)
