@@ -14,14 +14,16 @@ public final class GPIOChip: @unchecked Sendable {
     /// Opens a chip by path (`/dev/gpiochip0`), name (`gpiochip0`), label (`pinctrl-bcm2711`) or number.
     public init(_ descriptor: String) throws(GPIOError) {
         errno = 0
-        guard let handle = gpiod_chip_open_lookup(descriptor) else {
+        guard let handle = klimavagt_gpio_chip_open(descriptor) else {
             let code = errno == 0 ? ENOENT : errno
             throw GPIOError.fromErrno(code, operation: "open chip", chip: descriptor)
         }
         self.handle = handle
-        name = String(cString: gpiod_chip_name(handle))
-        label = String(cString: gpiod_chip_label(handle))
-        lineCount = Int(gpiod_chip_num_lines(handle))
+        var described = klimavagt_gpio_chip_info()
+        klimavagt_gpio_chip_describe(handle, &described)
+        name = Self.text(&described.name)
+        label = Self.text(&described.label)
+        lineCount = Int(described.lines)
     }
 
     deinit {
@@ -34,7 +36,17 @@ public final class GPIOChip: @unchecked Sendable {
         let handle = self.handle
         self.handle = nil
         lock.unlock()
-        if let handle { gpiod_chip_close(handle) }
+        if let handle { klimavagt_gpio_chip_close(handle) }
+    }
+
+    /// Which libgpiod API the package was built against: 1 (1.6) or 2 (2.x).
+    public static var libraryAPI: Int { Int(klimavagt_gpio_api_version()) }
+
+    /// A NUL-terminated C string held in a fixed-size array (a tuple to Swift).
+    static func text<T>(_ tuple: inout T) -> String {
+        withUnsafeBytes(of: &tuple) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
     }
 
     /// Every line of the chip with its name, consumer, direction, polarity and bias.
@@ -45,10 +57,10 @@ public final class GPIOChip: @unchecked Sendable {
     private func info(_ handle: OpaquePointer) throws(GPIOError) -> GPIOChipInfo {
         var lines: [GPIOLineInfo] = []
         for offset in 0..<lineCount {
-            guard let line = gpiod_chip_get_line(handle, UInt32(offset)) else {
+            guard let line = Self.lineInfo(handle, offset: offset) else {
                 throw GPIOError.fromErrno(errno, operation: "read line info", chip: name, line: String(offset))
             }
-            lines.append(Self.lineInfo(line, offset: offset))
+            lines.append(line)
         }
         return GPIOChipInfo(name: name, label: label, path: "/dev/\(name)", lines: lines)
     }
@@ -61,37 +73,34 @@ public final class GPIOChip: @unchecked Sendable {
         // of its own, which it closes after releasing its line.
         try withHandle { _ throws(GPIOError) in }
         errno = 0
-        guard let own = gpiod_chip_open("/dev/\(name)") else {
+        guard let own = klimavagt_gpio_chip_open("/dev/\(name)") else {
             throw GPIOError.fromErrno(errno == 0 ? ENOENT : errno, operation: "open chip", chip: name)
         }
-        let found: OpaquePointer?
-        if let offset = Int(line) {
-            guard offset >= 0, offset < lineCount else {
-                gpiod_chip_close(own)
+        let offset: Int
+        if let number = Int(line) {
+            guard number >= 0, number < lineCount else {
+                klimavagt_gpio_chip_close(own)
                 throw GPIOError.noSuchLine(line, chip: name, available: "lines 0 to \(lineCount - 1)")
             }
-            found = gpiod_chip_get_line(own, UInt32(offset))
+            offset = number
         } else {
-            found = gpiod_chip_find_line(own, line)
-            if found == nil {
+            errno = 0
+            let found = klimavagt_gpio_line_find(own, line)
+            guard found >= 0 else {
                 let names = (try? info(own).lines.compactMap(\.name)) ?? []
-                gpiod_chip_close(own)
+                klimavagt_gpio_chip_close(own)
                 let available = names.isEmpty
                     ? "no named lines (use an offset 0 to \(lineCount - 1))"
                     : "named lines " + names.joined(separator: ", ")
                 throw GPIOError.noSuchLine(line, chip: name, available: available)
             }
-        }
-        guard let found else {
-            let code = errno
-            gpiod_chip_close(own)
-            throw GPIOError.fromErrno(code, operation: "get line", chip: name, line: line)
+            offset = Int(found)
         }
         do {
-            return try GPIOLineMonitor(chip: own, line: found, chipName: name, lineName: line, bias: bias,
+            return try GPIOLineMonitor(chip: own, offset: offset, chipName: name, lineName: line, bias: bias,
                                        activeLow: activeLow, consumer: consumer)
         } catch {
-            gpiod_chip_close(own)
+            klimavagt_gpio_chip_close(own)
             throw error
         }
     }
@@ -115,21 +124,26 @@ public final class GPIOChip: @unchecked Sendable {
         return try body(handle)
     }
 
-    static func lineInfo(_ line: OpaquePointer, offset: Int) -> GPIOLineInfo {
+    /// The line at `offset` as the kernel describes it now, or nil with errno set.
+    static func lineInfo(_ chip: OpaquePointer, offset: Int) -> GPIOLineInfo? {
+        var described = klimavagt_gpio_line_info()
+        guard let unsigned = UInt32(exactly: offset), klimavagt_gpio_line_describe(chip, unsigned, &described) == 0 else {
+            return nil
+        }
         let bias: GPIOBias?
-        switch Int(gpiod_line_bias(line)) {
-        case Int(GPIOD_LINE_BIAS_PULL_UP): bias = .pullUp
-        case Int(GPIOD_LINE_BIAS_PULL_DOWN): bias = .pullDown
-        case Int(GPIOD_LINE_BIAS_DISABLE): bias = .disabled
+        switch described.bias {
+        case 1: bias = .disabled
+        case 2: bias = .pullUp
+        case 3: bias = .pullDown
         default: bias = nil
         }
         return GPIOLineInfo(
             offset: offset,
-            name: gpiod_line_name(line).map { String(cString: $0) },
-            consumer: gpiod_line_consumer(line).map { String(cString: $0) },
-            direction: Int(gpiod_line_direction(line)) == Int(GPIOD_LINE_DIRECTION_OUTPUT) ? .output : .input,
-            activeLow: Int(gpiod_line_active_state(line)) == Int(GPIOD_LINE_ACTIVE_STATE_LOW),
+            name: described.has_name ? text(&described.name) : nil,
+            consumer: described.has_consumer ? text(&described.consumer) : nil,
+            direction: described.output ? .output : .input,
+            activeLow: described.active_low,
             bias: bias,
-            used: gpiod_line_is_used(line))
+            used: described.used)
     }
 }

@@ -14,46 +14,44 @@ public final class GPIOLineMonitor: @unchecked Sendable {
 
     private let sink: AsyncStream<GPIOEdge>.Continuation
     private let lock = NSLock()
-    private var line: OpaquePointer?
+    /// The line request (libgpiod's, through the shim); nil once closed.
+    private var line: UnsafeMutableRawPointer?
     private let chip: OpaquePointer
     private var stopPipe: (read: Int32, write: Int32)
     private var started = false
     private let finished = DispatchSemaphore(value: 0)
 
     /// Requests the line; on success the monitor owns `chip` and closes it, on failure the caller still does.
-    init(chip: OpaquePointer, line: OpaquePointer, chipName: String, lineName: String, bias: GPIOBias?,
+    init(chip: OpaquePointer, offset: Int, chipName: String, lineName: String, bias: GPIOBias?,
          activeLow: Bool, consumer: String) throws(GPIOError)
     {
         self.chip = chip
         self.chipName = chipName
         self.lineName = lineName
         (edges, sink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(65_536))
-        var flags: Int32 = activeLow ? klimavagt_gpiod_flag_active_low() : 0
+        let biasCode: Int32
         switch bias {
-        case .pullUp: flags |= klimavagt_gpiod_flag_bias_pull_up()
-        case .pullDown: flags |= klimavagt_gpiod_flag_bias_pull_down()
-        case .disabled: flags |= klimavagt_gpiod_flag_bias_disable()
-        case nil: break
+        case .disabled: biasCode = 1
+        case .pullUp: biasCode = 2
+        case .pullDown: biasCode = 3
+        case nil: biasCode = 0
         }
-        var config = gpiod_line_request_config(
-            consumer: nil, request_type: Int32(GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES), flags: flags)
-        let rc = consumer.withCString { name in
-            config.consumer = name
-            return gpiod_line_request(line, &config, 0)
-        }
-        if rc != 0 {
+        errno = 0
+        let requested = klimavagt_gpio_request_edges(chip, UInt32(offset), consumer, biasCode, activeLow)
+        guard let requested else {
             let code = errno
-            _ = gpiod_line_update(line)
+            // The holder of a busy line, as the kernel names it.
+            let holder = GPIOChip.lineInfo(chip, offset: offset)?.consumer
             throw GPIOError.fromErrno(code, operation: "request line", chip: chipName, line: lineName,
-                                      consumer: gpiod_line_consumer(line).map { String(cString: $0) })
+                                      consumer: holder)
         }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             let code = errno
-            gpiod_line_release(line)
+            klimavagt_gpio_request_release(requested)
             throw GPIOError.fromErrno(code, operation: "create stop pipe", chip: chipName)
         }
-        self.line = line
+        self.line = requested
         stopPipe = (fds[0], fds[1])
         start()
     }
@@ -67,7 +65,7 @@ public final class GPIOLineMonitor: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let line else { throw GPIOError.closed }
-        let value = gpiod_line_get_value(line)
+        let value = klimavagt_gpio_request_value(line)
         guard value >= 0 else { throw GPIOError.fromErrno(errno, operation: "read value", chip: chipName, line: lineName) }
         return Int(value)
     }
@@ -85,8 +83,8 @@ public final class GPIOLineMonitor: @unchecked Sendable {
         _ = write(stopPipe.write, &byte, 1)
         lock.unlock()
         if wasStarted { finished.wait() }
-        gpiod_line_release(line)
-        gpiod_chip_close(chip)
+        klimavagt_gpio_request_release(line)
+        klimavagt_gpio_chip_close(chip)
         Glibc.close(stopPipe.read)
         Glibc.close(stopPipe.write)
         sink.finish()
@@ -94,7 +92,7 @@ public final class GPIOLineMonitor: @unchecked Sendable {
 
     private func start() {
         guard let line else { return }
-        let eventFD = gpiod_line_event_get_fd(line)
+        let eventFD = klimavagt_gpio_request_fd(line)
         let stopFD = stopPipe.read
         started = true
         // The line handle stays valid until close() has joined this thread; only then is it released.
@@ -111,9 +109,9 @@ public final class GPIOLineMonitor: @unchecked Sendable {
 
     /// Blocks in poll(2) until edges arrive or the stop pipe is written; runs on the monitor's own thread.
     private static func waitForEdges(
-        line: OpaquePointer, eventFD: Int32, stopFD: Int32, sink: AsyncStream<GPIOEdge>.Continuation
+        line: UnsafeMutableRawPointer, eventFD: Int32, stopFD: Int32, sink: AsyncStream<GPIOEdge>.Continuation
     ) {
-        var events = [gpiod_line_event](repeating: gpiod_line_event(), count: 16)
+        var events = [klimavagt_gpio_edge](repeating: klimavagt_gpio_edge(), count: 16)
         while true {
             var fds = [pollfd(fd: eventFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
@@ -128,14 +126,11 @@ public final class GPIOLineMonitor: @unchecked Sendable {
                 continue
             }
             let count = events.withUnsafeMutableBufferPointer { buffer in
-                gpiod_line_event_read_multiple(line, buffer.baseAddress, UInt32(buffer.count))
+                klimavagt_gpio_request_read_edges(line, buffer.baseAddress, UInt32(buffer.count))
             }
             guard count > 0 else { break }
             for event in events.prefix(Int(count)) {
-                let kind: GPIOEdge.Kind = event.event_type == Int32(GPIOD_LINE_EVENT_RISING_EDGE)
-                    ? .rising : .falling
-                let nanos = Int64(event.ts.tv_sec) * 1_000_000_000 + Int64(event.ts.tv_nsec)
-                sink.yield(GPIOEdge(kind: kind, timestampNanoseconds: nanos))
+                sink.yield(GPIOEdge(kind: event.rising ? .rising : .falling, timestampNanoseconds: event.timestamp_ns))
             }
         }
     }
