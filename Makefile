@@ -1,4 +1,4 @@
-# klimavagt — build, demo and tests on Debian 12.
+# klimavagt — build, demo and tests on Debian 12, and on Debian 13 in a debootstrap root (make test-trixie).
 #   make run    install what is missing, build, and play the bundled cloudburst demo against a private broker
 #   make test   install what is missing, build, and run every test (the gpio-sim ones inside the VM kit)
 #   make bench  build the agent for release and run the benchmarks in Benchmarks/ (not part of CI)
@@ -11,11 +11,16 @@ SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
 VM_PKGS    := qemu-system-x86 busybox-static udev
 DEB_PKGS   := lintian binutils
-VM         ?= $(firstword $(wildcard ../shared/vm/run-in-vm) $(wildcard $(KLIMAVAGT_VM)))
+# The gpio-sim VM kit (Tests/VM); KLIMAVAGT_VM names another runner, KLIMAVAGT_KERNEL a prebuilt kernel.
+VM         ?= $(firstword $(wildcard $(KLIMAVAGT_VM)) Tests/VM/run-in-vm)
+# The Debian 13 build: in a debootstrap root cached under /var/cache/klimavagt (.ci/root), /opt/swift bound into it.
+TRIXIE     := .build-trixie
 
-.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb test-tsan bench clean fuzz fuzz-build
+.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb test-trixie test-tsan bench clean fuzz fuzz-build
 
-DOCS := .build/docs
+# Where `build` and `docs` build (a Debian 13 build in its root uses its own, .build-trixie).
+BUILD_PATH ?= .build
+DOCS := $(BUILD_PATH)/docs
 
 all: build docs
 
@@ -42,16 +47,16 @@ vm-deps:
 	@command -v vng >/dev/null || python3 -m pip install -q virtme-ng >/dev/null 2>&1 || true
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build --scratch-path $(BUILD_PATH)
 
 # The man page and the shell completions, in $(DOCS).
 docs: build
-	$(SWIFT) package plugin generate-manual --configuration debug
+	$(SWIFT) package --scratch-path $(BUILD_PATH) plugin generate-manual --configuration debug
 	@mkdir -p $(DOCS)/man $(DOCS)/completions
-	cp .build/plugins/GenerateManual/outputs/klimavagt/klimavagt.1 $(DOCS)/man/
-	$$($(SWIFT) build --show-bin-path)/klimavagt --generate-completion-script bash > $(DOCS)/completions/klimavagt.bash
-	$$($(SWIFT) build --show-bin-path)/klimavagt --generate-completion-script zsh > $(DOCS)/completions/_klimavagt
-	$$($(SWIFT) build --show-bin-path)/klimavagt --generate-completion-script fish > $(DOCS)/completions/klimavagt.fish
+	cp $(BUILD_PATH)/plugins/GenerateManual/outputs/klimavagt/klimavagt.1 $(DOCS)/man/
+	$$($(SWIFT) build --scratch-path $(BUILD_PATH) --show-bin-path)/klimavagt --generate-completion-script bash > $(DOCS)/completions/klimavagt.bash
+	$$($(SWIFT) build --scratch-path $(BUILD_PATH) --show-bin-path)/klimavagt --generate-completion-script zsh > $(DOCS)/completions/_klimavagt
+	$$($(SWIFT) build --scratch-path $(BUILD_PATH) --show-bin-path)/klimavagt --generate-completion-script fish > $(DOCS)/completions/klimavagt.fish
 
 deb: deps deb-deps
 	@bash .ci/deb build
@@ -64,6 +69,7 @@ test: deps
 	$(MAKE) --no-print-directory test-host
 	$(MAKE) --no-print-directory test-gpiosim
 	$(MAKE) --no-print-directory test-deb
+	$(MAKE) --no-print-directory test-trixie
 
 test-host:
 	$(SWIFT) test --skip-build --skip GPIOSim
@@ -81,22 +87,32 @@ test-tsan: deps
 	  cat .build-tsan/reports/tsan.*; echo "ThreadSanitizer reported the above"; exit 1; fi; \
 	[ $$status -eq 0 ] || exit $$status; echo "ThreadSanitizer: no report"
 
-# Builds the package, then installs, checks, removes and purges it on this machine (as root).
+# Builds the package, then installs, checks, removes and purges it in a throw-away overlay of a Debian 12 root.
 test-deb: deb
 	@bash .ci/deb test
 
 # SwiftPM itself stalls under the VM's emulation, so the test bundle runs directly there.
 test-gpiosim: vm-deps
-	@if [ -z "$(VM)" ]; then \
-	  echo "gpio-sim tests NOT RUN: no VM kit (../shared/vm/run-in-vm, or set KLIMAVAGT_VM)"; exit 1; \
-	fi
 	@# The VM's console reopens standard output, so its output goes to a file that is shown afterwards.
 	@log=$$(mktemp); status=0; \
 	mkdir -p .build/vm-tmp; \
-	$(VM) --chips 2 -- env TMPDIR=$$PWD/.build/vm-tmp \
+	$(VM) --chips 2 -- env TMPDIR=$$PWD/.build/vm-tmp KLIMAVAGT_EXPECT_GPIOD_API=1 \
 	  $$($(SWIFT) build --show-bin-path)/klimavagtPackageTests.xctest --testing-library swift-testing \
 	  --filter GPIOSim >"$$log" 2>&1 || status=$$?; \
 	cat "$$log"; rm -f "$$log"; exit $$status
+
+# Debian 13 (Raspberry Pi OS trixie's base, libgpiod 2.x): build, every host test, the gpio-sim tests in the VM
+# chrooted into the same root, the package (Depends libgpiod3) and its install test, all inside the root.
+test-trixie: vm-deps
+	bash .ci/root run trixie swift build --build-tests --scratch-path $(TRIXIE)
+	bash .ci/root run trixie $(TRIXIE)/debug/klimavagtPackageTests.xctest --testing-library swift-testing --skip GPIOSim
+	@log=$$(mktemp); status=0; mkdir -p $(TRIXIE)/vm-tmp; \
+	$(VM) --chips 2 --root "$$(bash .ci/root path trixie)" -- env TMPDIR=/src/$(TRIXIE)/vm-tmp \
+	  KLIMAVAGT_EXPECT_GPIOD_API=2 $(TRIXIE)/debug/klimavagtPackageTests.xctest --testing-library swift-testing \
+	  --filter GPIOSim >"$$log" 2>&1 || status=$$?; \
+	cat "$$log"; rm -f "$$log"; exit $$status
+	bash .ci/root run trixie env BUILD_PATH=$(TRIXIE) DEB_OUT=.build-deb-trixie bash .ci/deb build
+	DEB_DIST=trixie DEB_OUT=.build-deb-trixie bash .ci/deb test
 
 # The MQTT load benchmark runs the release-built agent binary against mosquitto_sub.
 # The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.

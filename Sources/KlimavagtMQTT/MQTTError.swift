@@ -53,13 +53,18 @@ public struct MQTTError: Error, Equatable, CustomStringConvertible, Sendable {
     init?(returnCode rc: Int32, operation: String) {
         guard rc != MOSQ_ERR_SUCCESS.rawValue else { return nil }
         let text: String
+        let saved = errno
         if rc == MOSQ_ERR_ERRNO.rawValue {
-            text = String(cString: strerror(errno))
+            text = String(cString: strerror(saved))
         } else {
             text = String(cString: mosquitto_strerror(rc))
         }
         let kind: Kind
+        let code = saved
         switch mosq_err_t(rawValue: rc) {
+        // libmosquitto 2.0.21 (Debian 13) reports a failed TLS handshake or certificate check as an errno failure with
+        // EPROTO, which TCP itself never gives: it is a TLS failure, as MOSQ_ERR_TLS is on 2.0.11 (Debian 12).
+        case MOSQ_ERR_ERRNO where code == EPROTO: kind = .tls
         case MOSQ_ERR_NO_CONN: kind = .notConnected
         case MOSQ_ERR_CONN_LOST, MOSQ_ERR_ERRNO, MOSQ_ERR_EAI, MOSQ_ERR_LOOKUP, MOSQ_ERR_KEEPALIVE: kind = .unreachable
         case MOSQ_ERR_CONN_REFUSED: kind = .connectionRefused

@@ -46,6 +46,13 @@ struct GPIOSimTests {
         return result
     }
 
+    @Test("the package is built against the libgpiod API the platform has (1.6 on Debian 12, 2.x on Debian 13)")
+    func libraryAPI() throws {
+        let expected = try #require(environment["KLIMAVAGT_EXPECT_GPIOD_API"].flatMap { Int($0) },
+                                    "make test-gpiosim names the API it expects")
+        #expect(GPIOChip.libraryAPI == expected)
+    }
+
     @Test("chips are listed with their lines, and a chip opens by path, name or label")
     func listAndOpen() throws {
         let chips = GPIOChip.list()

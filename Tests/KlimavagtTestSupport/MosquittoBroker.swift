@@ -36,6 +36,11 @@ public final class MosquittoBroker: @unchecked Sendable {
         if let credentials {
             let passwords = directory.appendingPathComponent("passwords")
             try run("/usr/bin/mosquitto_passwd", ["-b", "-c", passwords.path, credentials.username, credentials.password])
+            // Started as root, mosquitto 2.0.21 (Debian 13) opens the password file after dropping to its own user,
+            // and mosquitto_passwd wrote it root-owned with mode 0600: it is given to that user.
+            if geteuid() == 0, let user = getpwnam("mosquitto") {
+                chown(passwords.path, user.pointee.pw_uid, user.pointee.pw_gid)
+            }
             config += "allow_anonymous false\npassword_file \(passwords.path)\n"
         } else {
             config += "allow_anonymous true\n"
