@@ -221,7 +221,18 @@ public struct StatusReporter: Sendable {
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
         let state = adjust(buffer)
-        guard state >= 0 else { return nil }
+        guard state >= 0 else { return timesyncdSynchronised() }
         return state != 5   // TIME_ERROR: the clock is not synchronised
+    }
+
+    /// Under the unit's `ProtectClock=yes` even a read-only adjtimex(2) is refused by the system-call filter; then
+    /// systemd-timesyncd's own flag answers: it creates `/run/systemd/timesync/synchronized` once the clock is
+    /// synchronised. Nil when timesyncd does not run (chrony or ntpd without the filter are asked through adjtimex).
+    static func timesyncdSynchronised(directory: String = "/run/systemd/timesync") -> Bool? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return nil
+        }
+        return FileManager.default.fileExists(atPath: directory + "/synchronized")
     }
 }

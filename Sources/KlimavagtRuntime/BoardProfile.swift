@@ -2,7 +2,7 @@
 public struct BoardProfile: Sendable, Equatable {
     public var id: String
     public var name: String
-    /// The start of `/proc/device-tree/model` on this board, for `board: auto`.
+    /// The start of the device-tree model (`/sys/firmware/devicetree/base/model`) on this board, for `board: auto`.
     public var model: String
     /// The label of the GPIO chip that carries the header (stable where chip numbers are not, as on the Pi 5).
     public var chipLabel: String

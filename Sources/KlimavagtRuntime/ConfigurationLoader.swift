@@ -504,8 +504,11 @@ public enum ConfigurationLoader {
             }
             return .profile(board)
         }
-        guard let model = try? String(contentsOfFile: "/proc/device-tree/model", encoding: .utf8) else {
-            return .unknown("this machine has no /proc/device-tree/model; set board: (e.g. raspberry-pi-4)")
+        // /sys/firmware/devicetree first: under the unit's ProcSubset=pid, /proc/device-tree is hidden.
+        guard let model = ["/sys/firmware/devicetree/base/model", "/proc/device-tree/model"].lazy
+            .compactMap({ try? String(contentsOfFile: $0, encoding: .utf8) }).first
+        else {
+            return .unknown("this machine has no device-tree model (/sys/firmware/devicetree/base/model); set board: (e.g. raspberry-pi-4)")
         }
         let trimmed = model.trimmingCharacters(in: CharacterSet(charactersIn: "\0\n "))
         guard let board = boards.values.sorted(by: { $0.model.count > $1.model.count })
