@@ -72,7 +72,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KlimavagtCoreTests",
-            dependencies: ["KlimavagtCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["KlimavagtCore", "KlimavagtTestSupport",
+                           .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "KlimavagtMQTTTests", dependencies: ["KlimavagtMQTT", "KlimavagtTestSupport"]),
         .testTarget(name: "KlimavagtGPIOTests", dependencies: ["KlimavagtGPIO", "KlimavagtCore"]),

@@ -17,17 +17,6 @@ import KlimavagtFuzzSupport
 import KlimavagtRuntime
 import KlimavagtTestSupport
 
-/// A small seeded generator (SplitMix64), so a run can be repeated with --seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct Options {
     var count = 100_000
@@ -148,7 +137,7 @@ func fixtureMessages(devices: String) -> [(topic: String, payload: String)] {
 /// Makes the mutated messages.
 struct Mutator {
     let messages: [(topic: String, payload: String)]
-    var random: SplitMix
+    var random: SplitMix64
 
     static let numbers = [
         "1e308", "-1e308", "1.7976931348623157e308", "1e309", "-0", "-0.0", "0", "1e18", "-1e18", "9.3e18", "1e19",
@@ -335,7 +324,7 @@ enum BrokerFuzz {
         let client = try MQTTClient(MQTTOptions(port: broker.port, clientID: "broker-fuzz"))
         client.start()
         try await client.connect()
-        var mutator = Mutator(messages: fixtureMessages(devices: options.devices), random: SplitMix(state: options.seed))
+        var mutator = Mutator(messages: fixtureMessages(devices: options.devices), random: SplitMix64(seed: options.seed))
         print("broker on 127.0.0.1:\(broker.port), agent pid \(agent.pid), \(mutator.messages.count) fixture messages, "
             + "\(options.count) to publish (seed \(options.seed))")
         var qos0 = 0, qos1 = 0, refused = 0, bytes = 0

@@ -146,7 +146,7 @@ struct AlertStormFaultTests {
         defer { agent.signal(SIGKILL); agent.wait() }
         var random = SystemRandomNumberGenerator()
         let seed = UInt64.random(in: 1...UInt64.max, using: &random)
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix64(seed: seed)
         // Six rounds of a storm: readings crossing the levels both ways on two sensors. After the first four, the
         // agent is killed at a random moment and started again; in the fifth the broker stops and starts.
         for round in 0..<6 {
@@ -196,15 +196,3 @@ struct AlertStormFaultTests {
     }
 }
 
-/// A small seeded generator, so that a failing run can be told by its seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
