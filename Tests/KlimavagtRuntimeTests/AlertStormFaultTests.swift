@@ -67,6 +67,33 @@ final class DeliveredEvents: @unchecked Sendable {
     }
 }
 
+/// The retained alert state (seq and id) of each of `rules` of `site`, read by a new client.
+func retainedAlertStates(_ broker: MosquittoBroker, site: String, rules: [String]) async throws
+    -> [String: (seq: Int, id: String)]
+{
+    let reader = try MQTTClient(MQTTOptions(port: broker.port, clientID: "state-reader-\(UUID().uuidString.prefix(6))"))
+    defer { reader.close() }
+    try await reader.connect()
+    try await reader.subscribe("klimavagt/\(site)/alerts/+/state", qos: .atLeastOnce)
+    let messages = reader.messages
+    let payloads = try await within(10, "the retained states") {
+        var found: [[UInt8]] = []
+        for await message in messages {
+            found.append(message.payload)
+            if found.count == rules.count { break }
+        }
+        return found
+    }
+    var states: [String: (seq: Int, id: String)] = [:]
+    for payload in payloads {
+        guard let state = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
+              let rule = state["rule"] as? String, let seq = state["seq"] as? Int
+        else { continue }
+        states[rule] = (seq, state["id"] as? String ?? "")
+    }
+    return states
+}
+
 /// SIGKILL at random moments during an alert storm (compactions of the outbox journal included) and the broker
 /// stopped and started again in the middle of it, with an operator on a persistent session.
 @Suite("Alert storm under SIGKILL and broker restarts", .serialized)
@@ -88,33 +115,6 @@ struct AlertStormFaultTests {
 
             """.write(toFile: folder + "/agent.yaml", atomically: true, encoding: .utf8)
         return (folder + "/agent.yaml", folder + "/state", folder)
-    }
-
-    /// The retained alert state of each rule, read by a new client.
-    func retained(_ broker: MosquittoBroker, site: String = "storm", rules: [String] = rules) async throws
-        -> [String: (seq: Int, id: String)]
-    {
-        let reader = try MQTTClient(MQTTOptions(port: broker.port, clientID: "storm-reader-\(UUID().uuidString.prefix(6))"))
-        defer { reader.close() }
-        try await reader.connect()
-        try await reader.subscribe("klimavagt/\(site)/alerts/+/state", qos: .atLeastOnce)
-        let messages = reader.messages
-        let payloads = try await within(10, "the retained states") {
-            var found: [[UInt8]] = []
-            for await message in messages {
-                found.append(message.payload)
-                if found.count == rules.count { break }
-            }
-            return found
-        }
-        var states: [String: (seq: Int, id: String)] = [:]
-        for payload in payloads {
-            guard let state = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
-                  let rule = state["rule"] as? String, let seq = state["seq"] as? Int
-            else { continue }
-            states[rule] = (seq, state["id"] as? String ?? "")
-        }
-        return states
     }
 
     @Test("per rule the delivered seqs run 1...N with no gap and no reuse, and the retained state is the last event")
@@ -177,7 +177,7 @@ struct AlertStormFaultTests {
             var previous = -1
             while true {
                 let before = delivered.total
-                let states = try await retained(broker)
+                let states = try await retainedAlertStates(broker, site: "storm", rules: Self.rules)
                 if states.count == Self.rules.count, before == previous, delivered.total == before,
                    states.allSatisfy({ delivered.highest($0.key) == $0.value.seq }) { return states }
                 previous = before

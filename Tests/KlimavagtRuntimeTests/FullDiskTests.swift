@@ -104,7 +104,7 @@ struct FullDiskTests {
             while delivered.highest("skybrud") < 4 { try await Task.sleep(for: .milliseconds(50)) }
         }
         try await Task.sleep(for: .milliseconds(500))   // a duplicate or a fifth event would arrive now
-        let states = try await AlertStormFaultTests().retained(broker, site: "full", rules: ["skybrud"])
+        let states = try await retainedAlertStates(broker, site: "full", rules: ["skybrud"])
         #expect(delivered.problems(retained: states).isEmpty, "\(delivered.problems(retained: states))\n\(first.output)")
         #expect(delivered.highest("skybrud") == 4)
         #expect(delivered.states("skybrud") == ["firing", "resolved", "firing", "resolved"])

@@ -28,20 +28,6 @@ struct LostStateTests {
         return payloads.compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
     }
 
-    /// The retained alert state of `rule`, read by a new subscriber.
-    func retainedState(_ broker: MosquittoBroker, site: String, rule: String) async throws -> [String: Any] {
-        let reader = try MQTTClient(MQTTOptions(port: broker.port, clientID: "reader-\(UUID().uuidString.prefix(8))"))
-        defer { reader.close() }
-        try await reader.connect()
-        try await reader.subscribe("klimavagt/\(site)/alerts/\(rule)/state", qos: .atLeastOnce)
-        let messages = reader.messages
-        let payload = try await within(10, "the retained state of \(rule)") {
-            for await message in messages { return message.payload }
-            return []
-        }
-        return (try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any]) ?? [:]
-    }
-
     /// Runs the four-event site once to its last event and stops the agent; returns the events.
     func firstRun(_ broker: MosquittoBroker, site: String, config: String, state: String,
                   _ subscriber: MQTTClient) async throws -> [[String: Any]]
@@ -77,9 +63,9 @@ struct LostStateTests {
         let ids = Set((first + second).compactMap { $0["id"] as? String })
         #expect(ids.count == 8, "an id was used twice")
         #expect(agent.output.contains("rule skybrud restored from the broker's retained state (seq 4"), "\(agent.output)")
-        let retained = try await retainedState(broker, site: site, rule: "skybrud")
-        #expect(retained["seq"] as? Int == 8)
-        #expect(retained["id"] as? String == second.last?["id"] as? String)
+        let retained = try await retainedAlertStates(broker, site: site, rules: ["skybrud"])["skybrud"]
+        #expect(retained?.seq == 8)
+        #expect(retained?.id == second.last?["id"] as? String)
         agent.signal(SIGTERM)
         #expect(await agent.wait(seconds: 15) == 0, "agent output:\n\(agent.output)")
     }
