@@ -4,6 +4,7 @@
 #   make bench  build the agent for release and run the benchmarks in Benchmarks/ (not part of CI)
 #   make docs   the man page (swift-argument-parser's generate-manual plugin) and bash, zsh and fish completions
 #   make deb    the Debian package in .build-deb/, checked by lintian
+#   make test-systemd  the package as a service under a real systemd in a VM (part of make test)
 #   make fuzz   build the libFuzzer harnesses in Tests/Fuzz/ and run each for FUZZ_SECONDS; any finding fails
 #   make test-tsan  the outbox, pipeline, store and socket suites under ThreadSanitizer; any report fails
 
@@ -16,7 +17,7 @@ VM         ?= $(firstword $(wildcard $(KLIMAVAGT_VM)) Tests/VM/run-in-vm)
 # The Debian 13 build: in a debootstrap root cached under /var/cache/klimavagt (.ci/root), /opt/swift bound into it.
 TRIXIE     := .build-trixie
 
-.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb test-trixie test-tsan bench clean fuzz fuzz-build
+.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb test-systemd test-trixie test-tsan bench clean fuzz fuzz-build
 
 # Where `build` and `docs` build (a Debian 13 build in its root uses its own, .build-trixie).
 BUILD_PATH ?= .build
@@ -87,9 +88,15 @@ test-tsan: deps
 	  cat .build-tsan/reports/tsan.*; echo "ThreadSanitizer reported the above"; exit 1; fi; \
 	[ $$status -eq 0 ] || exit $$status; echo "ThreadSanitizer: no report"
 
-# Builds the package, then installs, checks, removes and purges it in a throw-away overlay of a Debian 12 root.
+# Builds the package, then installs, checks, removes and purges it in a throw-away overlay of a Debian 12 root,
+# then runs it as a service under a real systemd (PID 1 of the gpio-sim VM booted from that root, Tests/System).
 test-deb: deb
 	@bash .ci/deb test
+	@bash .ci/deb systemd
+
+# The package under a real systemd alone (DEB_DIST=trixie for Debian 13, after make test-trixie built its package).
+test-systemd: deb
+	@bash .ci/deb systemd
 
 # SwiftPM itself stalls under the VM's emulation, so the test bundle runs directly there.
 test-gpiosim: vm-deps
@@ -113,6 +120,7 @@ test-trixie: vm-deps
 	cat "$$log"; rm -f "$$log"; exit $$status
 	bash .ci/root run trixie env BUILD_PATH=$(TRIXIE) DEB_OUT=.build-deb-trixie bash .ci/deb build
 	DEB_DIST=trixie DEB_OUT=.build-deb-trixie bash .ci/deb test
+	DEB_DIST=trixie DEB_OUT=.build-deb-trixie bash .ci/deb systemd
 
 # The MQTT load benchmark runs the release-built agent binary against mosquitto_sub.
 # The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.

@@ -62,9 +62,12 @@ final class AgentSignals: Sendable {
                         continue
                     }
                     logger.notice("SIGHUP: the configuration is valid; restarting the services with it")
+                    // systemd shows the unit as reloading until the restarted services say READY=1 again.
+                    SystemdNotifier().notify("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())\nSTATUS=reloading the configuration")
                     await group.triggerGracefulShutdown()
                 } else {
                     logger.notice("\(signal): stopping")
+                    SystemdNotifier().notify("STOPPING=1\nSTATUS=stopping")
                     let group = self.state.withLock { current in
                         current.stopRequested = true
                         return current.group

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Tells systemd how the service is doing through `$NOTIFY_SOCKET` (sd_notify(3)): `READY=1`, `STATUS=...`,
-/// `WATCHDOG=1`, `STOPPING=1`. Without the variable (not started by systemd with Type=notify) it does nothing.
+/// `WATCHDOG=1`, `RELOADING=1`, `STOPPING=1`. Without the variable (not started by systemd with Type=notify) it does nothing.
 public struct SystemdNotifier: Sendable {
     public let socketPath: String?
     /// The watchdog interval systemd expects a `WATCHDOG=1` within, from `$WATCHDOG_USEC`, if it set one for us.
@@ -19,6 +19,13 @@ public struct SystemdNotifier: Sendable {
     }
 
     public var isActive: Bool { socketPath != nil }
+
+    /// CLOCK_MONOTONIC in microseconds, as `RELOADING=1` wants it beside (`MONOTONIC_USEC=`, sd_notify(3)).
+    public static func monotonicMicroseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000)
+    }
 
     /// Sends one notification; failures are ignored, as sd_notify's are.
     @discardableResult

@@ -51,7 +51,8 @@ public struct SystemdSupervision: Service {
                 notifier.notify("STATUS=\(status())")
             }
         }
-        notifier.notify("STOPPING=1\nSTATUS=stopping")
+        // STOPPING=1 is not sent here: the services also end for a reload, and STOPPING=1 would make systemd stop
+        // the unit (AgentSignals sends it for SIGTERM and SIGINT, RELOADING=1 for SIGHUP).
     }
 
     /// The longest a blocking connect may take before the MQTT thread counts as wedged: the kernel gives up a TCP

@@ -102,6 +102,33 @@ struct SystemdTests {
         #expect(lines.allSatisfy { $0.hasPrefix("<") }, "every line has a journald priority")
     }
 
+    @Test("SIGHUP (ExecReload=) says RELOADING=1 with MONOTONIC_USEC, then READY=1 again, and never STOPPING=1")
+    func reloadNotifications() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let (agent, notify) = try startUnderWatchdog(brokerPort: broker.port, sensorsAndRules: """
+            sensors:
+              - {id: level-1, unit: cm}
+            """)
+        defer { agent.signal(SIGKILL); agent.wait() }
+        let started = notify.receive(seconds: 20) { $0.contains { $0.hasPrefix("READY=1") } }
+        try #require(started.contains { $0.hasPrefix("READY=1") }, "\(started)\n\(agent.output)")
+        agent.signal(SIGHUP)
+        let reloaded = notify.receive(seconds: 20) { $0.contains { $0.hasPrefix("READY=1") } }
+        let reloading = try #require(reloaded.first { $0.hasPrefix("RELOADING=1") }, "\(reloaded)\n\(agent.output)")
+        let field = reloading.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let stamp = try #require(field.flatMap { UInt64($0.dropFirst("MONOTONIC_USEC=".count)) })
+        #expect(stamp > 0 && stamp <= UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000))
+        #expect(reloaded.contains { $0.hasPrefix("READY=1") }, "READY=1 once the services run again: \(reloaded)")
+        #expect(!reloaded.contains { $0.contains("STOPPING=1") }, "a reload is not a stop: \(reloaded)")
+        agent.signal(SIGTERM)
+        let stopping = notify.receive(seconds: 10) { $0.contains { $0.hasPrefix("STOPPING=1") } }
+        #expect(stopping.contains { $0.hasPrefix("STOPPING=1") })
+        #expect(await agent.wait(seconds: 10) == 0)
+    }
+
     /// A loopback listener whose accept queue is full, so that the kernel drops further connection attempts and a
     /// client's connect hangs, as it does when a firewall or a dead link drops packets on the way to a broker.
     final class BlackholeListener {
