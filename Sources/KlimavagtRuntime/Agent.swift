@@ -199,6 +199,11 @@ public enum Agent {
                         + "outbox \(outbox.depth.alerts) alert events waiting"
                 })))
         }
+        if !exitWhenInputsEnd {
+            control.append(.init(service: HealthPublisher(
+                topic: "\(configuration.prefix)/health", outbox: outbox, health: health,
+                started: SystemClock().now(), version: version, interval: .seconds(60))))
+        }
         let pipelineService = PipelineService(pipeline: pipeline, exitWhenInputsEnd: exitWhenInputsEnd)
         let group = ServiceGroup(configuration: .init(
             services: [

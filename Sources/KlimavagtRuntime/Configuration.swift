@@ -42,6 +42,11 @@ public struct Configuration: Sendable {
         public var rate: Rate?
         /// Whether the readings are a meter's running total (`total_increasing` in Home Assistant).
         public var isTotal: Bool = false
+        /// How the sensor's value (a pulse sensor's rate) shows in Home Assistant: from its profile, its
+        /// configuration's `home_assistant:`, else its unit; checked against what Home Assistant accepts.
+        public var homeAssistant = HomeAssistantHints()
+        /// A pulse sensor's running total in Home Assistant.
+        public var homeAssistantTotal: HomeAssistantHints?
         /// For an MQTT sensor whose id holds `{1}`, `{2}`...: each is filled by a wildcard level of the topic.
         public var isTemplate: Bool { id.contains("{") }
     }

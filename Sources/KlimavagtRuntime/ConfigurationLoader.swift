@@ -254,6 +254,7 @@ public enum ConfigurationLoader {
     {
         let map = try reader.mapping(allowed: [
             "id", "device", "unit", "per_pulse", "imp_per_kwh", "field", "datum_cm", "plausible", "stale_after", "input",
+            "home_assistant",
         ])
         let idReader = try map.required("id")
         let id = try idReader.string()
@@ -347,10 +348,62 @@ public enum ConfigurationLoader {
         }
         var spec = SensorSpec(id: id, unit: unit, measure: measure, staleAfter: staleAfter)
         spec.plausible = plausible
-        return Configuration.Sensor(
+        var sensor = Configuration.Sensor(
             id: id, device: device, spec: spec,
             input: input, rate: pulse.map { .init(unit: $0.rateUnit, factor: $0.rateFactor, timeout: $0.rateTimeout) },
             isTotal: field?.isTotal ?? false)
+        try readHomeAssistant(map["home_assistant"], into: &sensor, pulse: pulse, field: field, at: reader)
+        return sensor
+    }
+
+    /// A sensor's Home Assistant classes: the unit's fallback, under the profile's declared hints, under the
+    /// configuration's (`home_assistant: {device_class, ...}`; for a pulse sensor `{rate: {...}, total: {...}}`).
+    private static func readHomeAssistant(_ overrides: YAMLReader?, into sensor: inout Configuration.Sensor,
+                                          pulse: DeviceProfile.Pulse?, field: DeviceProfile.Payload.Field?,
+                                          at reader: YAMLReader) throws(ConfigurationError)
+    {
+        let unit = sensor.spec.unit
+        if let pulse {
+            var rate: HomeAssistantHints?
+            var total: HomeAssistantHints?
+            if let overrides {
+                let both = try overrides.mapping(allowed: ["rate", "total"])
+                rate = try both["rate"].map { (r) throws(ConfigurationError) in
+                    try HomeAssistantHints.read(r, unit: pulse.rateUnit, binary: false)
+                }
+                total = try both["total"].map { (r) throws(ConfigurationError) in
+                    try HomeAssistantHints.read(r, unit: unit, binary: false)
+                }
+            }
+            sensor.homeAssistant = HomeAssistantHints.fallback(unit: pulse.rateUnit, isTotal: false)
+                .overridden(by: pulse.homeAssistantRate).overridden(by: rate)
+            let finalTotal = HomeAssistantHints.fallback(unit: unit, isTotal: true)
+                .overridden(by: pulse.homeAssistantTotal).overridden(by: total)
+            sensor.homeAssistantTotal = finalTotal
+            if let why = sensor.homeAssistant.refusal(unit: pulse.rateUnit, binary: false)
+                ?? finalTotal.refusal(unit: unit, binary: false)
+            {
+                throw (overrides ?? reader).error("home_assistant: \(why)")
+            }
+            return
+        }
+        let binary = unit == "state"
+        let configured = try overrides.map { (r) throws(ConfigurationError) in
+            try HomeAssistantHints.read(r, unit: unit, binary: binary)
+        }
+        if binary {
+            sensor.homeAssistant = HomeAssistantHints(deviceClass: "moisture")
+                .overridden(by: sensor.device?.contact?.homeAssistant).overridden(by: configured)
+        } else {
+            // A profile's hints belong to the profile's unit; a sensor that changed the unit keeps only the precision.
+            var declared = field?.homeAssistant
+            if let field, field.unit != unit { declared = declared.map { HomeAssistantHints(precision: $0.precision) } }
+            sensor.homeAssistant = HomeAssistantHints.fallback(unit: unit, isTotal: sensor.isTotal)
+                .overridden(by: declared).overridden(by: configured)
+        }
+        if let why = sensor.homeAssistant.refusal(unit: unit, binary: binary) {
+            throw (overrides ?? reader).error("home_assistant: \(why)")
+        }
     }
 
     private static func readInput(_ reader: YAMLReader, device: DeviceProfile?, field: DeviceProfile.Payload.Field?,

@@ -71,7 +71,7 @@ public struct DeviceCatalogue: Sendable {
     static func loadProfile(_ root: YAMLReader) throws(ConfigurationError) -> DeviceProfile {
         let map = try root.mapping(allowed: [
             "profile", "kind", "name", "unit", "per_pulse", "imp_per_kwh", "pulse", "rate", "contact", "topic",
-            "fields", "default_field", "time", "plausible", "source",
+            "fields", "default_field", "time", "plausible", "source", "home_assistant",
 
         ])
         let kindReader = try map.required("kind")
@@ -81,13 +81,13 @@ public struct DeviceCatalogue: Sendable {
             throw kindReader.error("unknown device kind '\(kindText)'; known: \(known)")
         }
         let allowedByKind: [DeviceProfile.Kind: Set<String>] = [
-            .rainGauge: ["per_pulse", "pulse", "rate", "unit"],
-            .energyMeter: ["imp_per_kwh", "pulse", "rate", "unit"],
-            .floatSwitch: ["contact"],
+            .rainGauge: ["per_pulse", "pulse", "rate", "unit", "home_assistant"],
+            .energyMeter: ["imp_per_kwh", "pulse", "rate", "unit", "home_assistant"],
+            .floatSwitch: ["contact", "home_assistant"],
             .mqtt: ["topic", "fields", "default_field", "time"],
         ]
         let kindKeys: Set<String> = ["per_pulse", "imp_per_kwh", "pulse", "rate", "contact", "topic", "fields",
-                                     "default_field", "time", "unit"]
+                                     "default_field", "time", "unit", "home_assistant"]
         for key in map.order where kindKeys.contains(key) && !allowedByKind[kind]!.contains(key) {
             throw try map.required(key).error("a \(kindText) profile has no \(key)")
         }
@@ -121,12 +121,24 @@ public struct DeviceCatalogue: Sendable {
             }
             profile.pulse = .init(perPulse: perPulse, minimumWidth: minimum, maximumWidth: maximum, rateUnit: rateUnit,
                                   rateFactor: rateFactor, rateTimeout: rateTimeout)
+            if let hints = map["home_assistant"] {
+                let both = try hints.mapping(allowed: ["rate", "total"])
+                profile.pulse!.homeAssistantRate = try both["rate"].map { (reader) throws(ConfigurationError) in
+                    try HomeAssistantHints.read(reader, unit: rateUnit, binary: false)
+                }
+                profile.pulse!.homeAssistantTotal = try both["total"].map { (reader) throws(ConfigurationError) in
+                    try HomeAssistantHints.read(reader, unit: profile.unit, binary: false)
+                }
+            }
         case .floatSwitch:
             profile.unit = "state"
             let contact = try map.required("contact").mapping(allowed: ["hold", "active_low", "bias"])
             profile.contact = .init(
                 hold: try contact.required("hold").duration(), activeLow: try contact["active_low"]?.bool() ?? false,
-                bias: try contact["bias"].map { (reader) throws(ConfigurationError) in try readBias(reader) })
+                bias: try contact["bias"].map { (reader) throws(ConfigurationError) in try readBias(reader) },
+                homeAssistant: try map["home_assistant"].map { (reader) throws(ConfigurationError) in
+                    try HomeAssistantHints.read(reader, unit: "state", binary: true)
+                })
         case .mqtt:
             var fields: [String: DeviceProfile.Payload.Field] = [:]
             let fieldsReader = try map.required("fields")
@@ -137,15 +149,19 @@ public struct DeviceCatalogue: Sendable {
             let fieldMap = try fieldsReader.mapping(allowed: names)
             for name in names {
                 let field = try fieldMap.required(name).mapping(allowed: [
-                    "path", "unit", "scale", "offset", "distance", "total", "plausible",
+                    "path", "unit", "scale", "offset", "distance", "total", "plausible", "home_assistant",
                 ])
+                let fieldUnit = try field.required("unit").string()
                 let pathReader = try field.required("path")
                 let path = try pathReader.string()
                 guard JSONPath(path) != nil else { throw pathReader.error("not a JSON path: '\(path)'") }
                 fields[name] = .init(
-                    path: path, unit: try field.required("unit").string(), scale: try field["scale"]?.double() ?? 1,
+                    path: path, unit: fieldUnit, scale: try field["scale"]?.double() ?? 1,
                     offset: try field["offset"]?.double() ?? 0, isDistance: try field["distance"]?.bool() ?? false,
-                    isTotal: try field["total"]?.bool() ?? false, plausible: try readPlausible(field["plausible"]))
+                    isTotal: try field["total"]?.bool() ?? false, plausible: try readPlausible(field["plausible"]),
+                    homeAssistant: try field["home_assistant"].map { (reader) throws(ConfigurationError) in
+                        try HomeAssistantHints.read(reader, unit: fieldUnit, binary: false)
+                    })
             }
             guard let first = names.first else { throw fieldsReader.error("name at least one field") }
             var defaultField = first

@@ -31,6 +31,9 @@ public struct DeviceProfile: Sendable {
         public var rateFactor: Double
         /// With no pulse for this long the rate is zero.
         public var rateTimeout: Duration
+        /// How the rate and the running total show in Home Assistant (`home_assistant: {rate: ..., total: ...}`).
+        public var homeAssistantRate: HomeAssistantHints?
+        public var homeAssistantTotal: HomeAssistantHints?
     }
 
     /// A switch contact read as a level: how long a state must hold, and how it is wired.
@@ -38,6 +41,8 @@ public struct DeviceProfile: Sendable {
         public var hold: Duration
         public var activeLow: Bool
         public var bias: String?
+        /// How the contact shows in Home Assistant (a binary sensor's device class and name).
+        public var homeAssistant: HomeAssistantHints?
     }
 
     /// A device that publishes JSON over MQTT.
@@ -59,6 +64,8 @@ public struct DeviceProfile: Sendable {
             /// A meter total that only grows (Home Assistant's `total_increasing`).
             public var isTotal: Bool
             public var plausible: Plausibility
+            /// How the value shows in Home Assistant.
+            public var homeAssistant: HomeAssistantHints?
         }
 
         /// Where the payload gives the event time, and how it writes it.

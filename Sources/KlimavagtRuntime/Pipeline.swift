@@ -138,11 +138,13 @@ public final class Pipeline: @unchecked Sendable {
         engine.start(at: now)
         armTimer()
         if let discovery {
-            for sensor in configuration.sensors where !sensor.isTemplate { announce(sensor, with: discovery) }
-            for rule in configuration.rules {
-                let config = discovery.config(for: rule)
-                outbox.enqueue(.retained(topic: config.topic, payload: config.payload))
+            // The per-entity configs of earlier versions go, so an upgrade leaves no duplicate entities.
+            for topic in discovery.legacyTopics(sensors: configuration.sensors, rules: configuration.rules) {
+                outbox.enqueue(.retained(topic: topic, payload: ""))
             }
+            let agent = discovery.agentConfig(rules: configuration.rules)
+            outbox.enqueue(.retained(topic: agent.topic, payload: agent.payload))
+            for sensor in configuration.sensors where !sensor.isTemplate { announce(sensor, with: discovery) }
         }
         let lifecycles = engine.lifecycles
         for rule in configuration.rules {

@@ -84,8 +84,9 @@ func fuzzConfig(_ bytes: [UInt8]) {
                                            site: configuration.site, version: "fuzz")
     let now = Timestamp(seconds: 1_719_943_200)
     for sensor in configuration.sensors where !sensor.isTemplate { _ = discovery.configs(for: sensor) }
+    _ = discovery.agentConfig(rules: configuration.rules)
+    _ = discovery.legacyTopics(sensors: configuration.sensors, rules: configuration.rules)
     for rule in configuration.rules {
-        _ = discovery.config(for: rule)
         if let sensor = engine.sensors[rule.sensor] { _ = rule.inactiveStateJSON(site: configuration.site, sensor: sensor, since: now) }
     }
     engine.start(at: now)
