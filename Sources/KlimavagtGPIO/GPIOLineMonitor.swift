@@ -51,6 +51,9 @@ public final class GPIOLineMonitor: @unchecked Sendable {
             klimavagt_gpio_request_release(requested)
             throw GPIOError.fromErrno(code, operation: "create stop pipe", chip: chipName)
         }
+        // Not inherited by a child spawned meanwhile (this module's Glibc has no pipe2).
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         self.line = requested
         stopPipe = (fds[0], fds[1])
         start()

@@ -68,6 +68,9 @@ final class SocketServer: Sendable {
             throw error
         }
         self.listener = listener
+        // Not inherited by a child spawned meanwhile (Glibc's Swift module has no pipe2).
+        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
         stopPipe = (ends[0], ends[1])
         Thread { [self, stopRead = ends[0]] in
             // Linux takes a thread's name (15 bytes at most) only from the thread itself.
