@@ -50,6 +50,9 @@ public final class Pipeline: @unchecked Sendable {
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var stopped = false
     private var started = false
+    /// Made once the per-entity discovery topics of earlier versions have been cleared, so that it happens once:
+    /// Home Assistant logs a conflict for a clear that reaches an entity it now has from the device message.
+    private let discoveryMarker: String?
     /// A sensor's state is published at most this often; the latest reading is never held back for longer.
     public let telemetryInterval: Duration
 
@@ -74,6 +77,7 @@ public final class Pipeline: @unchecked Sendable {
         for sensor in configuration.sensors where !sensor.isTemplate { byID[sensor.id] = sensor }
         self.sensors = byID
         counters = stateDirectory.map { CounterStore(stateDirectory: $0, logger: logger, now: clock.now().seconds) }
+        discoveryMarker = stateDirectory.map { "\($0)/homeassistant-device-discovery" }
         engine = try RuleEngine(
             site: configuration.site, sensors: byID.values.map(\.spec), rules: configuration.rules,
             makeID: { _, _ in UUID().uuidString.lowercased() })
@@ -138,9 +142,14 @@ public final class Pipeline: @unchecked Sendable {
         engine.start(at: now)
         armTimer()
         if let discovery {
-            // The per-entity configs of earlier versions go, so an upgrade leaves no duplicate entities.
-            for topic in discovery.legacyTopics(sensors: configuration.sensors, rules: configuration.rules) {
-                outbox.enqueue(.retained(topic: topic, payload: ""))
+            // The per-entity configs of earlier versions go, once, so an upgrade leaves no duplicate entities.
+            if let marker = discoveryMarker, !FileManager.default.fileExists(atPath: marker) {
+                for topic in discovery.legacyTopics(sensors: configuration.sensors, rules: configuration.rules) {
+                    outbox.enqueue(.retained(topic: topic, payload: ""))
+                }
+                if !FileManager.default.createFile(atPath: marker, contents: Data("cleared\n".utf8)) {
+                    logger.warning("Home Assistant: cannot write \(marker); the old discovery topics are cleared again at the next start")
+                }
             }
             let agent = discovery.agentConfig(rules: configuration.rules)
             outbox.enqueue(.retained(topic: agent.topic, payload: agent.payload))
