@@ -41,8 +41,9 @@ ENTITIES = {
 AGENT_DEVICE = {"name": f"klimavagt {SITE}", "manufacturer": "klimavagt", "model": ANY, "sw_version": ANY,
                 "via_device_id": None}
 
-# Scenario phases (marked by `run` in this order): start, level-100, level-130, level-110, spike-300, nodata,
-# sigterm, restart, sigkill. Checks: (role, phase, how, allowed states), where how is
+# Scenario phases (marked by `run` in this order): start, level-100, level-130, level-110, burst (111, 112, 113
+# within one telemetry interval), spike-300, nodata (level-1 silent past stale_after), sigterm, restart, sigstop
+# (the agent frozen: the broker's keepalive must bring the Last Will), sigcont, sigkill, end. Checks: (role, phase, how, allowed states), where how is
 #   final: the state at the end of the phase is one of them    ever: some state in the phase is one of them
 #   never: no state in the phase is one of them                 only: every state in the phase is one of them
 # A phase's states are the one it began with and every change in it.
@@ -51,6 +52,8 @@ STATES = [
     ("level-1", "level-130", "final", {"130", "130.0"}),
     ("level-1", "level-110", "final", {"110", "110.0"}),
     ("pumps", "level-110", "final", {"12.5"}),
+    # the last of a burst of readings reaches HA (the telemetry limit may drop the ones before it, not the last)
+    ("level-1", "burst", "final", {"113", "113.0"}),
     ("sump-high", "level-110", "final", {"on"}),
     ("alert stormflod", "level-100", "final", {"off", "unknown"}),
     ("alert stormflod", "level-130", "final", {"on"}),
@@ -67,6 +70,9 @@ STATES = [
     ("pumps", "sigterm", "final", {"unavailable"}),
     ("alert stormflod", "sigterm", "final", {"unavailable"}),
     ("pumps", "restart", "final", {"12.5"}),
+    ("level-1", "sigstop", "final", {"unavailable"}),
+    ("alert stormflod", "sigstop", "final", {"unavailable"}),
+    ("pumps", "sigcont", "final", {"12.5"}),
     ("level-1", "sigkill", "final", {"unavailable"}),
     ("pumps", "sigkill", "final", {"unavailable"}),
     ("alert stormflod", "sigkill", "final", {"unavailable"}),

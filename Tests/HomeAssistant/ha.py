@@ -341,7 +341,7 @@ async def check():
                      _fmt(c.get("unique_id")), e["entity_id"] if e else "NONE", e["platform"] if e else "-",
                      _fmt(attrs.get("device_class")), _fmt(attrs.get("state_class")),
                      _fmt(attrs.get("unit_of_measurement")), _fmt(e.get("entity_category") if e else None),
-                     dev["name"] if dev else "-", st["state"] if st else "-"])
+                     dev["name"] if dev else "-", _fmt(attrs.get("friendly_name")), st["state"] if st else "-"])
         if X.EVERY_COMPONENT_HAS_ENTITY:
             expect(e is not None, f"no entity for {c['_topic']} {c.get('_key') or ''} (HA refused it: see the log)")
         for k in X.FORBIDDEN_CONFIG_KEYS:
@@ -354,7 +354,7 @@ async def check():
             for k, v in X.HEALTH_ENTITIES.items():
                 expect(e is not None and e.get(k) == v, f"health entity {c.get('unique_id')}: {k} is not {v}")
     print(table(rows, ["discovery topic", "comp", "unique_id", "entity_id", "platform", "device_class",
-                       "state_class", "unit", "entity_category", "device", "state now"]))
+                       "state_class", "unit", "entity_category", "device", "friendly_name", "state now"]))
     print(f"({len(comps)} components on {len({c['_topic'] for c in comps})} discovery topics; "
           f"origin: {comps[0].get('_origin') if comps else None})")
 
