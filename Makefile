@@ -5,6 +5,7 @@
 #   make docs   the man page (swift-argument-parser's generate-manual plugin) and bash, zsh and fish completions
 #   make deb    the Debian package in .build-deb/, checked by lintian
 #   make test-systemd  the package as a service under a real systemd in a VM (part of make test)
+#   make test-ha  the agent against a real Home Assistant core (its environment cached outside the clone)
 #   make fuzz   build the libFuzzer harnesses in Tests/Fuzz/ and run each for FUZZ_SECONDS; any finding fails
 #   make test-tsan  the outbox, pipeline, store and socket suites under ThreadSanitizer; any report fails
 
@@ -17,7 +18,7 @@ VM         ?= $(firstword $(wildcard $(KLIMAVAGT_VM)) Tests/VM/run-in-vm)
 # The Debian 13 build: in a debootstrap root cached under /var/cache/klimavagt (.ci/root), /opt/swift bound into it.
 TRIXIE     := .build-trixie
 
-.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb test-systemd test-trixie test-tsan bench clean fuzz fuzz-build
+.PHONY: all deps vm-deps deb-deps build docs deb run test test-host test-gpiosim test-deb test-systemd test-trixie test-ha test-tsan bench clean fuzz fuzz-build
 
 # Where `build` and `docs` build (a Debian 13 build in its root uses its own, .build-trixie).
 BUILD_PATH ?= .build
@@ -121,6 +122,12 @@ test-trixie: vm-deps
 	bash .ci/root run trixie env BUILD_PATH=$(TRIXIE) DEB_OUT=.build-deb-trixie bash .ci/deb build
 	DEB_DIST=trixie DEB_OUT=.build-deb-trixie bash .ci/deb test
 	DEB_DIST=trixie DEB_OUT=.build-deb-trixie bash .ci/deb systemd
+
+# The agent against a real Home Assistant core (2026.2.3 in a cached Debian 13 root, Tests/HomeAssistant/env) and a
+# private mosquitto: the devices and entities it creates, their states through a scenario (an alert firing and
+# resolving, nodata, a suspect reading, SIGTERM, SIGSTOP, SIGKILL), and its log about the agent's payloads.
+test-ha: build
+	nice -n 10 Tests/HomeAssistant/run $$($(SWIFT) build --scratch-path $(BUILD_PATH) --show-bin-path)/klimavagt
 
 # The MQTT load benchmark runs the release-built agent binary against mosquitto_sub.
 # The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.

@@ -8,14 +8,15 @@ without entity_category wins.
 
 Values in ENTITIES and DEVICE_FIELDS: a plain value must be equal; a set lists allowed values; ANY takes anything.
 
-Set HA_EXPECT=redesign to add the expectations of the planned payloads (REDESIGN below) to the common ones.
+The device-based payloads (REDESIGN below) are expected by default; HA_EXPECT=legacy checks only the common ones
+(for an agent from before device-based discovery).
 """
 import os
 
 ANY = object()
 SITE = "ha-test"
 PREFIX = f"klimavagt/{SITE}"
-REDESIGN = os.environ.get("HA_EXPECT", "") == "redesign"
+REDESIGN = os.environ.get("HA_EXPECT", "") != "legacy"
 
 ROLES = {
     "level-1": {"component": "sensor", "state_topic": f"{PREFIX}/sensors/level-1/state"},
@@ -97,7 +98,7 @@ if REDESIGN:
     REQUIRED_CONFIG_KEYS = {"default_entity_id", "origin"}
     SENSOR_ROLES_OWN_DEVICE = ["level-1", "pumps"]      # each on its own device, via_device the agent's
     HEALTH_ENTITIES = {"entity_category": "diagnostic"}  # every component whose unique_id says health must have this
-    HEALTH_WORDS = ["health", "quality", "stale", "status", "refused"]
+    HEALTH_WORDS = ["broker_connection", "alerts_waiting", "payloads_refused", "last_start"]
     STATES += [
         ("alert stormflod", "nodata", "final", {"unavailable"}),
         ("alert high", "nodata", "final", {"unavailable"}),
