@@ -46,7 +46,8 @@ deb-deps:
 # The gpio-sim VM boots with virtme-ng, whose guest needs udev to find its console ports.
 vm-deps:
 	$(call apt_install,$(VM_PKGS))
-	@command -v vng >/dev/null || python3 -m pip install -q virtme-ng >/dev/null 2>&1 || true
+	@command -v vng >/dev/null || python3 -m pip install -q virtme-ng \
+	  || { echo "cannot install virtme-ng with pip (the gpio-sim VM needs it); install it, e.g. pip install --user virtme-ng"; exit 1; }
 
 build: deps
 	$(SWIFT) build --scratch-path $(BUILD_PATH)
@@ -181,3 +182,4 @@ fuzz: fuzz-build
 
 clean:
 	$(SWIFT) package clean
+	rm -rf .build-deb .build-deb-trixie .build-deb-arm64 .build-trixie .build-tsan .build-fuzz .build-kernel
