@@ -82,6 +82,7 @@ let package = Package(
             dependencies: [
                 "KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore", "KlimavagtTestSupport",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")]
         ),
