@@ -8,6 +8,8 @@
 #   make test-ha  the agent against a real Home Assistant core (its environment cached outside the clone)
 #   make fuzz   build the libFuzzer harnesses in Tests/Fuzz/ and run each for FUZZ_SECONDS; any finding fails
 #   make test-tsan  the outbox, pipeline, store and socket suites under ThreadSanitizer; any report fails
+#   make deb-arm64  the arm64 package for Raspberry Pi OS trixie, cross-built with Debian sid's Swift (.ci/arm64)
+#   make test-arm64 the arm64 build under qemu-user: --version, every replay trace against this machine's, the package
 
 SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
@@ -129,6 +131,15 @@ test-trixie: vm-deps
 # resolving, nodata, a suspect reading, SIGTERM, SIGSTOP, SIGKILL), and its log about the agent's payloads.
 test-ha: build
 	nice -n 10 Tests/HomeAssistant/run $$($(SWIFT) build --scratch-path $(BUILD_PATH) --show-bin-path)/klimavagt
+
+# arm64 (Debian 13, Raspberry Pi OS trixie): cross-built in a Debian sid root with sid's Swift and a Swift SDK for a
+# Debian 13 arm64 sysroot, all cached under /var/cache/klimavagt/arm64; checked under qemu-user (.ci/arm64).
+.PHONY: deb-arm64 test-arm64
+deb-arm64:
+	bash .ci/arm64 deb
+
+test-arm64:
+	bash .ci/arm64 test
 
 # The MQTT load benchmark runs the release-built agent binary against mosquitto_sub.
 # The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.

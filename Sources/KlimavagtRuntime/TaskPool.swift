@@ -1,3 +1,6 @@
+// The custom executor is built on Swift 6.3's executor interfaces (ExecutorFactory, SchedulingExecutor,
+// MainExecutor); an older compiler (Debian's Swift 6.2 for the arm64 build) keeps libdispatch's pool, see AgentProcess.
+#if compiler(>=6.3)
 @_spi(ExperimentalCustomExecutors) @_spi(ExperimentalScheduling) import _Concurrency
 import Foundation
 
@@ -203,3 +206,4 @@ final class TaskPool: TaskExecutor, SchedulingExecutor, @unchecked Sendable {
         return now
     }
 }
+#endif
