@@ -10,6 +10,7 @@
 #   make test-tsan  the outbox, pipeline, store and socket suites under ThreadSanitizer; any report fails
 #   make deb-arm64  the arm64 package for Raspberry Pi OS trixie, cross-built with Debian sid's Swift (.ci/arm64)
 #   make test-arm64 the arm64 build under qemu-user: --version, every replay trace against this machine's, the package
+#                   installed in a Debian 13 arm64 root, and the core tests of the arm64 test bundle
 
 SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
@@ -138,8 +139,10 @@ test-ha: build
 deb-arm64:
 	bash .ci/arm64 deb
 
+# The package's checks under qemu-user, then the core tests of the arm64 test bundle (Swift 6.2.3) under qemu-user.
 test-arm64:
 	bash .ci/arm64 test
+	bash .ci/arm64 unit
 
 # The MQTT load benchmark runs the release-built agent binary against mosquitto_sub.
 # The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.
