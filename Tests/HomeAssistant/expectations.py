@@ -24,6 +24,13 @@ ROLES = {
     "sump-high": {"component": "binary_sensor", "state_topic": f"{PREFIX}/sensors/sump-high/state"},
     "alert stormflod": {"component": "binary_sensor", "state_topic": f"{PREFIX}/alerts/stormflod/state"},
     "alert high": {"component": "binary_sensor", "state_topic": f"{PREFIX}/alerts/high/state"},
+    # the second site: a rain gauge (a pulse sensor: its rate and its running total) and the rain rules
+    "rain-1": {"component": "sensor", "state_topic": "klimavagt/ha-rain/sensors/rain-1/state",
+               "template_contains": "value_json.value"},
+    "rain-1 total": {"component": "sensor", "state_topic": "klimavagt/ha-rain/sensors/rain-1/state",
+                     "template_contains": "value_json.total"},
+    "alert skybrud": {"component": "binary_sensor", "state_topic": "klimavagt/ha-rain/alerts/skybrud/state"},
+    "alert kraftig-regn": {"component": "binary_sensor", "state_topic": "klimavagt/ha-rain/alerts/kraftig-regn/state"},
 }
 
 # What HA must show for each role's entity: its state attributes and registry entry.
@@ -35,6 +42,12 @@ ENTITIES = {
     "sump-high": {"platform": "mqtt", "entity_category": None},
     "alert stormflod": {"platform": "mqtt", "device_class": "problem", "entity_category": None},
     "alert high": {"platform": "mqtt", "device_class": "problem", "entity_category": None},
+    "rain-1": {"platform": "mqtt", "device_class": "precipitation_intensity", "state_class": "measurement",
+               "unit_of_measurement": "mm/h", "entity_category": None},
+    "rain-1 total": {"platform": "mqtt", "device_class": "precipitation", "state_class": "total_increasing",
+                     "unit_of_measurement": "mm", "entity_category": None},
+    "alert skybrud": {"platform": "mqtt", "device_class": "problem", "entity_category": None},
+    "alert kraftig-regn": {"platform": "mqtt", "device_class": "problem", "entity_category": None},
 }
 
 # The agent's own device (the one every entity belongs to today; the parent of each sensor's device after the
@@ -44,7 +57,8 @@ AGENT_DEVICE = {"name": f"klimavagt {SITE}", "manufacturer": "klimavagt", "model
 
 # Scenario phases (marked by `run` in this order): start, level-100, level-130, level-110, burst (111, 112, 113
 # within one telemetry interval), spike-300, nodata (level-1 silent past stale_after), sigterm, restart, sigstop
-# (the agent frozen: the broker's keepalive must bring the Last Will), sigcont, sigkill, end. Checks: (role, phase, how, allowed states), where how is
+# (the agent frozen: the broker's keepalive must bring the Last Will), sigcont, sigkill, rain (a second site's
+# agent replays the demo's cloudburst at 1440x and ends), end. Checks: (role, phase, how, allowed states), where how is
 #   final: the state at the end of the phase is one of them    ever: some state in the phase is one of them
 #   never: no state in the phase is one of them                 only: every state in the phase is one of them
 # A phase's states are the one it began with and every change in it.
@@ -77,6 +91,11 @@ STATES = [
     ("level-1", "sigkill", "final", {"unavailable"}),
     ("pumps", "sigkill", "final", {"unavailable"}),
     ("alert stormflod", "sigkill", "final", {"unavailable"}),
+    # the demo's cloudburst: 53 mm in 75 minutes fires the cloudburst and heavy-rain rules, and both resolve
+    ("alert skybrud", "rain", "ever", {"on"}),
+    ("alert kraftig-regn", "rain", "ever", {"on"}),
+    ("rain-1 total", "rain", "ever", {"53.0", "53"}),
+    ("alert skybrud", "rain", "final", {"unavailable"}),
 ]
 
 # Where the agent's payloads are concerned, HA's log must have no WARNING or ERROR (a line is about them when it
