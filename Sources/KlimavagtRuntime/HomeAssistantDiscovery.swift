@@ -63,42 +63,40 @@ public struct HomeAssistantDiscovery: Sendable {
         let state = "\(prefix)/sensors/\(sensor.id)/state"
         let key = sensor.id.replacingOccurrences(of: "-", with: "_")
         let attributes = "{{ {'quality': value_json.quality, 'reason': value_json.get('reason'), 'time': value_json.time} | tojson }}"
+        /// One entity reading the sensor's state topic: its value through `template`, its classes from `hints`.
+        func entity(_ platform: String, key: String, name: String?, template: String, hints: HomeAssistantHints,
+                    unit: String?, attributes: String) -> Component
+        {
+            var component = Component(platform: platform, key: key, name: name, node: node)
+            component.fields.add("state_topic", state)
+            component.fields.add("value_template", template)
+            component.apply(hints, unit: unit)
+            component.fields.add("json_attributes_topic", state)
+            component.fields.add("json_attributes_template", attributes)
+            return component
+        }
         var components: [Component] = []
         switch sensor.spec.measure {
         case .pulses:
-            let rateUnit = sensor.rate?.unit ?? "\(sensor.spec.unit)/h"
-            var rate = Component(platform: "sensor", key: key, name: sensor.homeAssistant.name
-                                 ?? Self.readableName(sensor.homeAssistant.deviceClass) ?? "Rate", node: node)
-            rate.fields.add("state_topic", state)
-            rate.fields.add("value_template", "{{ value_json.value }}")
-            rate.apply(sensor.homeAssistant, unit: rateUnit)
-            rate.fields.add("json_attributes_topic", state)
-            rate.fields.add("json_attributes_template", attributes)
-            components.append(rate)
+            let hints = sensor.homeAssistant
+            components.append(entity(
+                "sensor", key: key, name: hints.name ?? Self.readableName(hints.deviceClass) ?? "Rate",
+                template: "{{ value_json.value }}", hints: hints, unit: sensor.rate?.unit ?? "\(sensor.spec.unit)/h",
+                attributes: attributes))
             let totalHints = sensor.homeAssistantTotal ?? HomeAssistantHints.fallback(unit: sensor.spec.unit, isTotal: true)
-            var total = Component(platform: "sensor", key: "\(key)_total", name: totalHints.name
-                                  ?? Self.readableName(totalHints.deviceClass).map { "\($0) total" } ?? "Total", node: node)
-            total.fields.add("state_topic", state)
-            total.fields.add("value_template", "{{ value_json.total }}")
-            total.apply(totalHints, unit: sensor.spec.unit)
-            total.fields.add("json_attributes_topic", state)
-            total.fields.add("json_attributes_template", "{{ {'boot_id': value_json.boot_id} | tojson }}")
-            components.append(total)
+            components.append(entity(
+                "sensor", key: "\(key)_total",
+                name: totalHints.name ?? Self.readableName(totalHints.deviceClass).map { "\($0) total" } ?? "Total",
+                template: "{{ value_json.total }}", hints: totalHints, unit: sensor.spec.unit,
+                attributes: "{{ {'boot_id': value_json.boot_id} | tojson }}"))
         case .level where sensor.spec.unit == "state":
-            var contact = Component(platform: "binary_sensor", key: key, name: sensor.homeAssistant.name, node: node)
-            contact.fields.add("state_topic", state)
-            contact.fields.add("value_template", "{{ 'ON' if value_json.value == 1 else 'OFF' }}")
-            contact.apply(sensor.homeAssistant, unit: nil)
-            contact.fields.add("json_attributes_topic", state)
-            contact.fields.add("json_attributes_template", attributes)
-            components.append(contact)
+            components.append(entity(
+                "binary_sensor", key: key, name: sensor.homeAssistant.name,
+                template: "{{ 'ON' if value_json.value == 1 else 'OFF' }}", hints: sensor.homeAssistant, unit: nil,
+                attributes: attributes))
         case .level:
-            var value = Component(platform: "sensor", key: key, name: sensor.homeAssistant.name, node: node)
-            value.fields.add("state_topic", state)
-            value.fields.add("value_template", "{{ value_json.value }}")
-            value.apply(sensor.homeAssistant, unit: sensor.spec.unit)
-            value.fields.add("json_attributes_topic", state)
-            value.fields.add("json_attributes_template", attributes)
+            var value = entity("sensor", key: key, name: sensor.homeAssistant.name, template: "{{ value_json.value }}",
+                               hints: sensor.homeAssistant, unit: sensor.spec.unit, attributes: attributes)
             if let stale = sensor.spec.staleAfter {
                 value.fields.add("expire_after", max(1, stale.components.seconds))
             }
