@@ -10,6 +10,11 @@ struct FiringGate: Sendable {
         renotify = spec.renotify
     }
 
+    /// The period of re-notification while the timer's deadline is one (firing, not pending), else nil.
+    func renotifyPeriod(_ lifecycle: AlertLifecycle) -> Duration? {
+        pendingSince == nil && lifecycle.state == .firing ? renotify : nil
+    }
+
     /// The next instant at which time alone matters: the end of `for`, or the next re-notification.
     func deadline(_ lifecycle: AlertLifecycle) -> Timestamp? {
         if let pendingSince { return pendingSince + pendingFor }

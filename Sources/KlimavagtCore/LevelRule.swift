@@ -26,14 +26,23 @@ public struct LevelRule: Sendable {
         gate.deadline(lifecycle)
     }
 
-    /// Handles the timer of `timerDeadline` at `time`: fire after `for`, or notify again.
-    public mutating func timerFired(at time: Timestamp, site: String, makeID: (String, Int64) -> String)
-        -> AlertEvent?
+    /// The period of re-notification while `timerDeadline` is one, else nil.
+    public var renotifyPeriod: Duration? {
+        gate.renotifyPeriod(lifecycle)
+    }
+
+    /// Handles the timer of `timerDeadline` at `time`: fire after `for`, or notify again, at `sendingAt` when a
+    /// re-notification that fell behind skips the periods its clock ran past (`RuleEngine.renotificationCatchUp`).
+    public mutating func timerFired(at time: Timestamp, sendingAt sent: Timestamp? = nil, site: String,
+                                    makeID: (String, Int64) -> String) -> AlertEvent?
     {
-        guard timerDeadline == time, let value = lastJudged else { return nil }
+        // A firing state restored at a start has judged no reading yet: its re-notification repeats the last
+        // event's value. Every timer handled moves its deadline on (a new event, or `for` ended), so that
+        // `RuleEngine.advance` always gets past it.
+        guard timerDeadline == time, let value = lastJudged ?? lifecycle.lastEvent?.value else { return nil }
         return RuleEvents.timer(
             gate: &gate, spec: spec, sensor: sensor, lifecycle: &lifecycle, target: severity(for: value), value: value,
-            windowSeconds: windowSeconds, at: time, site: site, makeID: makeID)
+            windowSeconds: windowSeconds, at: sent ?? time, site: site, makeID: makeID)
     }
 
     /// The window of a `rate_of_rise` rule, which events report; other level rules have none.

@@ -17,6 +17,13 @@ public struct RuleEngine: Sendable {
     /// does not walk every sensor on every reading (a site with many MQTT sensors reads thousands a second).
     private var earliestStale: (sensor: String, deadline: Timestamp)?
     private var checks: [String: PlausibilityCheck] = [:]
+    /// The most re-notifications one rule sends for the periods its clock ran past in one step: the live agent
+    /// wakes at every deadline, so more than one period at once means the wall clock was stepped forward or the
+    /// board stalled, and it sets 1 (one reminder, not one per period missed: a clock stepped from 1970 to today
+    /// would send half a million); replay, which runs a trace's quiet stretches as the live agent would have lived
+    /// them, keeps every period up to this many (a day at a 10 s period is 8 640), and bounds a trace with gaps of
+    /// decades to it.
+    public var renotificationCatchUp = 10_000
     private let makeID: @Sendable (String, Int64) -> String
 
     public enum SetupError: Error, Equatable, CustomStringConvertible {
@@ -175,13 +182,18 @@ public struct RuleEngine: Sendable {
                     events.append(event)
                 }
             }
+            let timersDue = windowRules.contains { $0.timerDeadline == deadline }
+                || levelRules.contains { $0.timerDeadline == deadline }
+            let horizon = timersDue ? renotificationHorizon(after: deadline, through: time) : time
             for index in windowRules.indices where windowRules[index].timerDeadline == deadline {
-                if let event = windowRules[index].timerFired(at: deadline, site: site, makeID: makeID) {
+                let at = renotificationInstant(due: deadline, period: windowRules[index].renotifyPeriod, through: horizon)
+                if let event = windowRules[index].timerFired(at: deadline, sendingAt: at, site: site, makeID: makeID) {
                     events.append(event)
                 }
             }
             for index in levelRules.indices where levelRules[index].timerDeadline == deadline {
-                if let event = levelRules[index].timerFired(at: deadline, site: site, makeID: makeID) {
+                let at = renotificationInstant(due: deadline, period: levelRules[index].renotifyPeriod, through: horizon)
+                if let event = levelRules[index].timerFired(at: deadline, sendingAt: at, site: site, makeID: makeID) {
                     events.append(event)
                 }
             }
@@ -191,6 +203,31 @@ public struct RuleEngine: Sendable {
             }
         }
         return events
+    }
+
+    /// How far a re-notification due at `deadline` may catch up (see `RuleEvents.timer`): up to `time`, but short of
+    /// the next instant at which anything else happens (a reading leaving a window, a `for` ending, a sensor going
+    /// stale), so that a rule which resolves or loses its data in between is never re-notified past it.
+    private func renotificationHorizon(after deadline: Timestamp, through time: Timestamp) -> Timestamp {
+        let windows = windowRules.compactMap(\.nextDeadline)
+        let pending = windowRules.filter { $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
+            + levelRules.filter { $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
+        let others = (windows + pending + staleDeadlines.map(\.deadline)).filter { $0 >= deadline }
+        guard let next = others.min(), next <= time else { return time }
+        return next - .nanoseconds(1)
+    }
+
+    /// The re-notification instant a timer due at `due` fires at, given it may run up to `limit`: `due` itself
+    /// while fewer than `renotificationCatchUp` periods lie behind it, else the instant from which that many remain.
+    private func renotificationInstant(due: Timestamp, period: Duration?, through limit: Timestamp) -> Timestamp {
+        guard let period, limit > due else { return due }
+        let step = period.nanosecondsClamped
+        let behind = (limit - due).nanosecondsClamped
+        guard step > 0, renotificationCatchUp > 0 else { return due }
+        let missed = behind / step   // periods after `due` up to `limit`
+        guard missed >= Int64(renotificationCatchUp) else { return due }
+        let (skip, overflow) = (missed - Int64(renotificationCatchUp) + 1).multipliedReportingOverflow(by: step)
+        return overflow ? due : due + .nanoseconds(skip)
     }
 
     private mutating func sensorWentStale(_ sensor: String, at time: Timestamp) -> [AlertEvent] {

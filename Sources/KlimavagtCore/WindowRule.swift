@@ -20,14 +20,21 @@ public struct WindowRule: Sendable {
         gate.deadline(lifecycle)
     }
 
-    /// Handles the timer of `timerDeadline` at `time`: fire after `for`, or notify again.
-    public mutating func timerFired(at time: Timestamp, site: String, makeID: (String, Int64) -> String)
-        -> AlertEvent?
+    /// The period of re-notification while `timerDeadline` is one, else nil.
+    public var renotifyPeriod: Duration? {
+        gate.renotifyPeriod(lifecycle)
+    }
+
+    /// Handles the timer of `timerDeadline` at `time`: fire after `for`, or notify again, at `sendingAt` when a
+    /// re-notification that fell behind skips the periods its clock ran past (`RuleEngine.renotificationCatchUp`).
+    public mutating func timerFired(at time: Timestamp, sendingAt sent: Timestamp? = nil, site: String,
+                                    makeID: (String, Int64) -> String) -> AlertEvent?
     {
         guard timerDeadline == time else { return nil }
         return RuleEvents.timer(
             gate: &gate, spec: spec, sensor: sensor, lifecycle: &lifecycle, target: spec.levels.severity(for: amount),
-            value: amount, windowSeconds: spec.window.wholeSeconds, at: time, site: site, makeID: makeID)
+            value: amount, windowSeconds: spec.window.wholeSeconds, at: sent ?? time, site: site,
+            makeID: makeID)
     }
 
     /// The sum over the window in the sensor's unit.

@@ -81,6 +81,11 @@ public final class Pipeline: @unchecked Sendable {
         engine = try RuleEngine(
             site: configuration.site, sensors: byID.values.map(\.spec), rules: configuration.rules,
             makeID: { _, _ in UUID().uuidString.lowercased() })
+        // Live, the timer wakes at every deadline, so a re-notification more than a period late means the wall
+        // clock was stepped or the board stalled: one reminder then. A simulated trace keeps replay's rule, so that
+        // it gives replay's events however its task is scheduled.
+        let simulated = configuration.sensors.contains { if case .simulated = $0.input { true } else { false } }
+        if !simulated { engine.renotificationCatchUp = 1 }
         engine.restore(outbox.restoredLifecycles)
         primeWindows()
         primeConditions()
@@ -365,7 +370,10 @@ public final class Pipeline: @unchecked Sendable {
         timerWakesAt = nil
         guard !stopped else { return }
         if let deadline = engine.nextDeadline, deadline <= time, !simulatedReadingGoesFirst(deadline) {
-            emit(engine.advance(to: deadline))
+            // Live, every deadline up to the clock's now at once (the timer wakes late after a clock stepped forward
+            // by years: one call, whose re-notifications collapse, instead of a wake for each period); with a
+            // simulated input, one deadline at a time, for its readings to go first.
+            emit(engine.advance(to: simulatedDue.isEmpty ? max(time, agentTime()) : deadline))
         }
         if let due = heldDue, due <= time {
             heldDue = nil
