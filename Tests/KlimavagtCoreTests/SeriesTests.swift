@@ -58,6 +58,69 @@ struct SeriesTests {
         }
     }
 
+    @Test("a growing rollup ring holds exactly the steps a whole ring would: late samples, jumps back and forward")
+    func rollupRingAgainstModel() async {
+        // Each move is a step offset from the newest step so far (negative: late, or a clock stepped back).
+        await propertyCheck(count: 100, input: Gen.int(in: -40...12).array(of: 1...600), Gen.int(in: 1...64)) {
+            moves, slots in
+            var ring = RollupRing(step: .seconds(60), slots: slots)
+            var model: [Int64: (count: Int64, sum: Double, minimum: Double, maximum: Double, last: Double,
+                                lastTime: Int64)] = [:]
+            var newest: Int64?
+            var mostHeld = 0
+            for (index, move) in moves.enumerated() {
+                let number = (newest ?? 1_000) + Int64(move)
+                let time = number * 60 * Self.second + Int64(index % 59) * Self.second
+                let value = Double((index * 37) % 101) - 50
+                let taken = ring.add(value, at: time)
+                if let newest, number <= newest - Int64(slots) {
+                    #expect(!taken)   // its step has left the ring
+                    continue
+                }
+                #expect(taken)
+                if let old = model[number] {
+                    let latest = time >= old.lastTime   // the last value is the one of the latest time in the step
+                    model[number] = (old.count + 1, old.sum + value, min(old.minimum, value), max(old.maximum, value),
+                                     latest ? value : old.last, latest ? time : old.lastTime)
+                } else {
+                    model[number] = (1, value, value, value, value, time)
+                }
+                newest = max(newest ?? number, number)
+                for key in model.keys where key <= newest! - Int64(slots) { model[key] = nil }
+                mostHeld = max(mostHeld, model.count)
+            }
+            let points = ring.points(from: .min, to: .max)
+            #expect(points.map(\.start) == model.keys.sorted().map { $0 * 60 * Self.second })
+            for point in points {
+                let expected = model[point.start / (60 * Self.second)]!
+                #expect(point.count == expected.count && point.sum == expected.sum && point.minimum == expected.minimum
+                        && point.maximum == expected.maximum && point.last == expected.last)
+            }
+            #expect(ring.allocated <= slots)
+            #expect(ring.count == model.count)
+            #expect(ring.allocated <= max(8, 2 * mostHeld))   // memory follows the most steps held (it never shrinks)
+            // A range query in the middle gives the same steps as the whole, cut to it.
+            if points.count > 1 {
+                let middle = points[points.count / 2].start
+                #expect(ring.points(from: middle, to: .max) == points.filter { $0.start >= middle })
+                #expect(ring.points(from: .min, to: middle) == points.filter { $0.start < middle })
+            }
+        }
+    }
+
+    @Test("memory follows what is stored: a series of a few readings is small, a full one stops at its caps")
+    func memoryGrowsToCaps() {
+        var series = Series(SeriesConfiguration(id: "level", rawBytes: 64 * 1024))
+        for index in 0..<10 { series.append(Double(index), at: Int64(index) * 60 * Self.second) }
+        #expect(series.allocatedBytes < 2_048)
+        for index in 10..<200_000 { series.append(Double(index % 300), at: Int64(index) * 60 * Self.second) }
+        let full = series.allocatedBytes
+        #expect(full <= series.cappedBytes)
+        for index in 200_000..<210_000 { series.append(Double(index % 300), at: Int64(index) * 60 * Self.second) }
+        #expect(series.allocatedBytes == full)   // at its caps, appending allocates nothing more
+        #expect(series.counters.evictedBlocks > 0)
+    }
+
     @Test("a rolling sum of tips equals the brute-force sum over the same samples exactly, at every sample")
     func rollingWindow() async {
         await propertyCheck(count: 60, input: Gen.int(in: 0...600).array(of: 1...1500)) { gaps in

@@ -26,17 +26,20 @@ extension Series {
         }
         for ring in rollups {
             writer.write(ring.newestStep)
-            let used = ring.stepNumbers.indices.filter { ring.stepNumbers[$0] != .min }
-            writer.writeVarint(UInt64(used.count))
-            for slot in used {
-                writer.writeVarint(UInt64(slot))
-                writer.write(ring.stepNumbers[slot])
-                writer.writeSignedVarint(ring.counts[slot])
-                writer.write(ring.sums[slot])
-                writer.write(ring.minimums[slot])
-                writer.write(ring.maximums[slot])
-                writer.write(ring.lasts[slot])
-                writer.write(ring.lastTimes[slot])
+            let held = ring.held
+            writer.writeVarint(UInt64(held.count))
+            for step in held {
+                // The place the step had when rings were allocated whole, which readers of that format expect.
+                let remainder = step.number % Int64(ring.slots)
+                let place: Int64 = remainder < 0 ? remainder + Int64(ring.slots) : remainder
+                writer.writeVarint(UInt64(place))
+                writer.write(step.number)
+                writer.writeSignedVarint(step.count)
+                writer.write(step.sum)
+                writer.write(step.minimum)
+                writer.write(step.maximum)
+                writer.write(step.last)
+                writer.write(step.lastTime)
             }
         }
         for window in windows {
@@ -52,8 +55,8 @@ extension Series {
     /// The configuration as it shapes the stored state; a snapshot restores exactly only into the same shape.
     func writeShape(into writer: inout BinaryWriter) {
         writer.write(configuration.id)
-        writer.writeVarint(UInt64(words.count))
-        writer.writeVarint(UInt64(blocks.count))
+        writer.writeVarint(UInt64(wordCapacity))
+        writer.writeVarint(UInt64(blockCapacity))
         writer.writeVarint(UInt64(configuration.blockSize))
         writer.writeSignedVarint(tolerance)
         writer.writeSignedVarint(resolution)
@@ -91,7 +94,7 @@ extension Series {
             guard let value = reader.readSignedVarint() else { return nil }
             fields.append(value)
         }
-        guard let open = reader.readVarint(), open <= (sameShape ? UInt64(openTimes.count) : 1 << 24) else { return nil }
+        guard let open = reader.readVarint(), open <= (sameShape ? UInt64(openCapacity) : 1 << 24) else { return nil }
         var openSamples: [(Int64, Double)] = []
         for _ in 0..<open {
             guard let time = reader.readInt64(), let value = reader.readDouble() else { return nil }
@@ -159,6 +162,10 @@ extension Series {
          counters.clockSteps) = (fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6], fields[7],
                                  fields[8])
         // Blocks packed from the start of the ring, oldest first.
+        let totalWords = restoredBlocks.reduce(0) { $0 + $1.1.count }
+        guard totalWords <= wordCapacity, restoredBlocks.count <= blockCapacity else { return nil }
+        words = Array(repeating: 0, count: min(wordCapacity, max(totalWords, 64)))
+        growBlockIndex(to: max(restoredBlocks.count, 8))
         var position = 0
         for (block, blockWords) in restoredBlocks {
             guard position + blockWords.count <= words.count, blockCount < blocks.count else { return nil }
@@ -170,6 +177,8 @@ extension Series {
             position += blockWords.count
         }
         writeWord = position
+        openTimes = Array(repeating: 0, count: min(openCapacity, max(16, openSamples.count)))
+        openValues = Array(repeating: 0, count: openTimes.count)
         for (index, sample) in openSamples.enumerated() {
             openTimes[index] = sample.0
             openValues[index] = sample.1
@@ -178,13 +187,8 @@ extension Series {
         for (ring, state) in ringStates.enumerated() {
             rollups[ring].newestStep = state.newest
             for slot in state.slots where slot.slot < rollups[ring].slots {
-                rollups[ring].stepNumbers[slot.slot] = slot.number
-                rollups[ring].counts[slot.slot] = slot.count
-                rollups[ring].sums[slot.slot] = slot.sum
-                rollups[ring].minimums[slot.slot] = slot.minimum
-                rollups[ring].maximums[slot.slot] = slot.maximum
-                rollups[ring].lasts[slot.slot] = slot.last
-                rollups[ring].lastTimes[slot.slot] = slot.lastTime
+                rollups[ring].restore(number: slot.number, count: slot.count, sum: slot.sum, minimum: slot.minimum,
+                                      maximum: slot.maximum, last: slot.last, lastTime: slot.lastTime)
             }
         }
         for (index, state) in windowStates.enumerated() {

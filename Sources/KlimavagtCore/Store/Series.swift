@@ -1,8 +1,10 @@
 /// One sensor's time series: recent samples open for late arrivals, older ones sealed into compressed blocks in a
 /// fixed ring of memory, rollups per step, and rolling windows.
 ///
-/// Memory is allocated when the series is created and never again while samples are appended: the open samples,
-/// the compressed ring and its block index, the rollup rings and the windows all have fixed sizes. Samples carry
+/// Memory grows with what is stored, up to sizes fixed by the configuration, and never past them: the open samples,
+/// the compressed ring and its block index, the rollup rings and the windows each double as they fill, to their
+/// caps, so a series that has taken a few readings costs a few hundred bytes and a full one its configured size
+/// (once at its caps, appending allocates nothing). Samples carry
 /// event time (nanoseconds, kept to the configured resolution); a sample older than the newest is inserted in order if it is within the late tolerance
 /// and the open samples still cover it, else rejected and counted. Not thread-safe: one owner appends and reads.
 public struct Series: Sendable {
@@ -17,7 +19,11 @@ public struct Series: Sendable {
     var blocks: [SampleBlock]
     var blockHead = 0
     public internal(set) var blockCount = 0
-    var scratch: [UInt64]
+    var scratch: [UInt64] = []
+    /// The caps: open samples, words of the compressed ring, blocks in its index.
+    let openCapacity: Int
+    let wordCapacity: Int
+    let blockCapacity: Int
     public internal(set) var rollups: [RollupRing]
     public internal(set) var windows: [RollingWindow]
     var tolerance: Int64
@@ -42,15 +48,13 @@ public struct Series: Sendable {
 
     public init(_ configuration: SeriesConfiguration) {
         self.configuration = configuration
-        let open = 2 * configuration.blockSize
-        openTimes = Array(repeating: 0, count: open)
-        openValues = Array(repeating: 0, count: open)
-        let wordCount = max(SampleBlockCodec.maximumWords(for: configuration.blockSize), configuration.rawBytes / 8)
-        words = Array(repeating: 0, count: wordCount)
-        blocks = Array(repeating: SampleBlock(count: 0, firstTime: 0, lastTime: 0, timeExponent: 0, decimals: nil,
-                                              word: 0, words: 0, bits: 0),
-                       count: max(4, wordCount / 4))
-        scratch = Array(repeating: 0, count: SampleBlockCodec.maximumWords(for: configuration.blockSize))
+        openCapacity = 2 * configuration.blockSize
+        openTimes = []
+        openValues = []
+        wordCapacity = max(SampleBlockCodec.maximumWords(for: configuration.blockSize), configuration.rawBytes / 8)
+        words = []
+        blockCapacity = max(4, wordCapacity / 4)
+        blocks = []
         rollups = configuration.rollups.map { RollupRing(step: $0.step, slots: $0.slots) }
         windows = configuration.windows.map {
             RollingWindow(length: $0.length, capacity: $0.capacity, exactCounts: configuration.isCount)
@@ -74,6 +78,23 @@ public struct Series: Sendable {
         return total
     }
 
+    /// Bytes of the arrays the series has allocated (their elements; not Swift's headers or spare capacity).
+    public var allocatedBytes: Int {
+        let sampleBlock = MemoryLayout<SampleBlock>.stride
+        let rings = rollups.reduce(0) { $0 + $1.allocated * 56 }
+        let windowBytes = windows.reduce(0) { $0 + $1.capacity * 32 }
+        return (openTimes.count + openValues.count + words.count + scratch.count) * 8 + blocks.count * sampleBlock
+            + rings + windowBytes
+    }
+
+    /// What `allocatedBytes` reaches at the caps of the configuration.
+    public var cappedBytes: Int {
+        let rings = rollups.reduce(0) { $0 + $1.slots * 56 }
+        let windowBytes = windows.reduce(0) { $0 + $1.capacity * 32 }
+        return (2 * openCapacity + wordCapacity + SampleBlockCodec.maximumWords(for: configuration.blockSize)) * 8
+            + blockCapacity * MemoryLayout<SampleBlock>.stride + rings + windowBytes
+    }
+
     /// Bytes the compressed blocks hold now.
     public var compressedBytes: Int {
         var total = 0
@@ -94,7 +115,7 @@ public struct Series: Sendable {
         if openCount > 0, time < openTimes[openCount - 1] {
             return insertLate(value, at: time)
         }
-        if openCount == openTimes.count { seal() }
+        makeOpenRoom()
         openTimes[openCount] = time
         openValues[openCount] = value
         openCount += 1
@@ -125,7 +146,7 @@ public struct Series: Sendable {
             counters.rejectedTooLate += 1
             return .rejectedTooLate
         }
-        if openCount == openTimes.count { seal() }
+        makeOpenRoom()
         guard time >= openTimes[0] else {
             counters.rejectedTooLate += 1
             return .rejectedTooLate
@@ -153,10 +174,25 @@ public struct Series: Sendable {
         return .insertedLate
     }
 
+    /// Makes room for one more open sample: the open arrays double (from 16, up to `openCapacity`), or, at their
+    /// cap, the oldest block's worth is sealed.
+    @inline(__always)
+    mutating func makeOpenRoom() {
+        guard openCount == openTimes.count else { return }
+        guard openTimes.count < openCapacity else {
+            seal()
+            return
+        }
+        let added = min(openCapacity, max(16, openTimes.count * 2)) - openTimes.count
+        openTimes.append(contentsOf: repeatElement(0, count: added))
+        openValues.append(contentsOf: repeatElement(0, count: added))
+    }
+
     /// Seals the oldest block's worth of open samples (all of them with `everything`) into the compressed ring.
     public mutating func seal(everything: Bool = false) {
         let count = everything ? openCount : min(configuration.blockSize, openCount)
         guard count > 0 else { return }
+        if scratch.isEmpty { scratch = Array(repeating: 0, count: SampleBlockCodec.maximumWords(for: configuration.blockSize)) }
         let block = openTimes.withUnsafeBufferPointer { times in
             openValues.withUnsafeBufferPointer { values in
                 scratch.withUnsafeMutableBufferPointer { output in
@@ -178,14 +214,20 @@ public struct Series: Sendable {
 
     private mutating func store(_ encoded: SampleBlock) {
         var block = encoded
+        if writeWord + block.words > words.count, words.count < wordCapacity {
+            // Not yet wrapped: the ring's words are written from the start, so it grows at its end.
+            let size = min(wordCapacity, max(writeWord + block.words, 2 * words.count, 64))
+            words.append(contentsOf: repeatElement(0, count: size - words.count))
+        }
         if writeWord + block.words > words.count { writeWord = 0 }
+        if blockCount == blocks.count, blocks.count < blockCapacity { growBlockIndex(to: max(blockCount + 1, 2 * blocks.count, 8)) }
         let start = writeWord
         let end = start + block.words
         // Evict the oldest blocks that the new one overwrites, and the oldest if the index is full.
         while blockCount > 0 {
             let oldest = blocks[blockHead]
             let overlaps = oldest.word < end && oldest.word + oldest.words > start
-            guard overlaps || blockCount == blocks.count else { break }
+            guard overlaps || blockCount == blockCapacity else { break }
             counters.evictedBlocks += 1
             counters.evictedSamples += Int64(oldest.count)
             blockHead = (blockHead + 1) % blocks.count
@@ -206,6 +248,20 @@ public struct Series: Sendable {
                 blockCount -= 1
             }
         }
+    }
+
+    /// Makes the block index `size` places (at most `blockCapacity`), the blocks moved to its front in order.
+    mutating func growBlockIndex(to size: Int) {
+        let size = min(blockCapacity, size)
+        guard size > blocks.count else { return }
+        var moved: [SampleBlock] = []
+        moved.reserveCapacity(size)
+        for offset in 0..<blockCount { moved.append(blocks[(blockHead + offset) % blocks.count]) }
+        moved.append(contentsOf: repeatElement(SampleBlock(count: 0, firstTime: 0, lastTime: 0, timeExponent: 0,
+                                                           decimals: nil, word: 0, words: 0, bits: 0),
+                                               count: size - blockCount))
+        blocks = moved
+        blockHead = 0
     }
 
     /// The samples with times in `[from, to)`, oldest first.
@@ -255,7 +311,7 @@ public struct Series: Sendable {
         let (seconds, attoseconds) = step.components
         let stepNanos = max(1, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         if let ring = rollups.first(where: { $0.step == stepNanos }),
-           ring.newestStep != .min, ring.stepNumber(of: from) > ring.newestStep - Int64(ring.slots)
+           ring.newestStep != .min, ring.stepNumber(of: from) >= ring.oldestKept
         {
             return ring.points(from: from, to: to)
         }
