@@ -13,9 +13,9 @@ public struct RuleEngine: Sendable {
     /// The time of each sensor's latest reading (or of the engine's start).
     private var lastSeen: [String: Timestamp] = [:]
     private var staleSensors: Set<String> = []
-    /// The earliest stale deadline and its sensor, kept up to date as readings arrive, so finding the next deadline
-    /// does not walk every sensor on every reading (a site with many MQTT sensors reads thousands a second).
-    private var earliestStale: (sensor: String, deadline: Timestamp)?
+    /// Each sensor's stale deadline, the earliest at hand, kept up to date as readings arrive, so finding the next
+    /// deadline does not walk every sensor on every reading (a site with many MQTT sensors reads thousands a second).
+    private var staleSchedule = StaleSchedule()
     private var checks: [String: PlausibilityCheck] = [:]
     /// The most re-notifications one rule sends for the periods its clock ran past in one step: the live agent
     /// wakes at every deadline, so more than one period at once means the wall clock was stepped forward or the
@@ -86,7 +86,7 @@ public struct RuleEngine: Sendable {
         for sensor in sensors.values where sensor.staleAfter != nil && lastSeen[sensor.id] == nil {
             lastSeen[sensor.id] = time
         }
-        recomputeEarliestStale()
+        for sensor in sensors.keys { staleDeadlineChanged(for: sensor) }
     }
 
     /// Judges every window rule afresh at `time` against what `prime` put back in its window and the lifecycle
@@ -102,47 +102,54 @@ public struct RuleEngine: Sendable {
     }
 
     /// The earliest instant at which time alone changes a rule's outcome.
+    // These run for every reading (the pipeline re-arms its timer after each batch): plain loops over the rules,
+    // reading each in place, with no array made and no rule copied.
+
     public var nextDeadline: Timestamp? {
-        [nextWindowDeadline, nextStaleDeadline, nextTimerDeadline()].compactMap { $0 }.min()
+        Self.earlier(Self.earlier(nextWindowDeadline, nextStaleDeadline), nextTimerDeadline())
+    }
+
+    @inline(__always)
+    private static func earlier(_ a: Timestamp?, _ b: Timestamp?) -> Timestamp? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return min(a, b)
     }
 
     /// The earliest end of a `for` or re-notification; with `pendingOnly`, of a `for`.
     private func nextTimerDeadline(pendingOnly: Bool = false) -> Timestamp? {
-        let windows = windowRules.filter { !pendingOnly || $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
-        let levels = levelRules.filter { !pendingOnly || $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
-        return (windows + levels).min()
+        var earliest: Timestamp?
+        for index in windowRules.indices where !pendingOnly || windowRules[index].lifecycle.state == .pending {
+            earliest = Self.earlier(earliest, windowRules[index].timerDeadline)
+        }
+        for index in levelRules.indices where !pendingOnly || levelRules[index].lifecycle.state == .pending {
+            earliest = Self.earlier(earliest, levelRules[index].timerDeadline)
+        }
+        return earliest
     }
 
     /// The earliest instant at which a reading leaves a rule's window.
     public var nextWindowDeadline: Timestamp? {
-        windowRules.compactMap(\.nextDeadline).min()
+        var earliest: Timestamp?
+        for index in windowRules.indices { earliest = Self.earlier(earliest, windowRules[index].nextDeadline) }
+        return earliest
     }
 
     private var nextStaleDeadline: Timestamp? {
-        earliestStale?.deadline
+        staleSchedule.earliest?.deadline
     }
 
-    private mutating func recomputeEarliestStale() {
-        earliestStale = staleDeadlines.min { $0.deadline < $1.deadline }
-    }
-
-    /// Notes that `sensor` was seen or went stale: only when it held the earliest deadline, or now undercuts it, does
-    /// the earliest change; a full walk is needed only in the first case, about once per sensor count of readings.
+    /// Notes that `sensor` was seen or went stale: its deadline moves in the schedule (O(log sensors)).
     private mutating func staleDeadlineChanged(for sensor: String) {
-        if earliestStale?.sensor == sensor {
-            recomputeEarliestStale()
-        } else if !staleSensors.contains(sensor), let seen = lastSeen[sensor], let after = sensors[sensor]?.staleAfter,
-                  earliestStale.map({ seen + after < $0.deadline }) ?? true
-        {
-            earliestStale = (sensor, seen + after)
+        if !staleSensors.contains(sensor), let seen = lastSeen[sensor], let after = sensors[sensor]?.staleAfter {
+            staleSchedule.set(sensor, seen + after)
+        } else {
+            staleSchedule.set(sensor, nil)
         }
     }
 
     private var staleDeadlines: [(sensor: String, deadline: Timestamp)] {
-        lastSeen.compactMap { id, seen in
-            guard !staleSensors.contains(id), let after = sensors[id]?.staleAfter else { return nil }
-            return (id, seen + after)
-        }
+        staleSchedule.all.map { ($0.key, $0.value) }
     }
 
     /// The lifecycle of every rule, by rule id.
@@ -169,7 +176,7 @@ public struct RuleEngine: Sendable {
     /// The next deadline that replay still runs the clock to after its last reading: windows emptying and `for`
     /// ending, but not sensors going stale or re-notifications.
     public var nextReplayDeadline: Timestamp? {
-        [nextWindowDeadline, nextTimerDeadline(pendingOnly: true)].compactMap { $0 }.min()
+        Self.earlier(nextWindowDeadline, nextTimerDeadline(pendingOnly: true))
     }
 
     /// Processes every deadline up to and including `time`, each at its own instant, in order; with

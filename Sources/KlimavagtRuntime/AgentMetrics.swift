@@ -20,8 +20,17 @@ public enum AgentMetrics {
         }
     }
 
+    /// The received counter of each sensor, found without building its key: one per message on the hot path.
+    nonisolated(unsafe) private static var receivedBySensor: [String: Counter] = [:]   // guarded by `lock`
+
     static func received(sensor: String) {
-        counter("klimavagt_payloads_received_total", [("sensor", sensor)]).increment()
+        if let known = lock.withLock({ receivedBySensor[sensor] }) {
+            known.increment()
+            return
+        }
+        let made = counter("klimavagt_payloads_received_total", [("sensor", sensor)])
+        lock.withLock { receivedBySensor[sensor] = made }
+        made.increment()
     }
 
     static func refused(sensor: String, reason: String) {

@@ -23,7 +23,9 @@ struct JSONText {
 
     private mutating func append(_ key: String, _ raw: String) {
         if !body.isEmpty { body += "," }
-        body += Self.quote(key) + ":" + raw
+        body += Self.quote(key)
+        body += ":"
+        body += raw
     }
 
     /// A finite number as JSON; JSON has no NaN or infinity, so those become `null`.
@@ -34,6 +36,14 @@ struct JSONText {
     }
 
     static func quote(_ text: String) -> String {
+        // Most text (ids, units, times) needs no escape: one scan of its bytes, then one copy.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            var out = "\""
+            out.reserveCapacity(text.utf8.count + 2)
+            out += text
+            out += "\""
+            return out
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

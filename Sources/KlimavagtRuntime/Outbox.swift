@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
@@ -48,7 +49,9 @@ public final class Outbox: Service, @unchecked Sendable {
     /// Invariant: an alert is in `alerts` exactly while its journal entry waits for the broker's acknowledgement.
     private let lock = NSLock()
     private var alerts: [Ordered] = []
-    private var telemetry: [(topic: String, payload: String)] = []
+    /// Oldest first; a deque, as the head is delivered and, over the quota, dropped: an array shifted all its
+    /// messages each time, a fifth of the agent's instructions when the broker fell behind a flood.
+    private var telemetry = Deque<(topic: String, payload: String)>()
     private var droppedTelemetry = 0
     private var journalErrors = 0
     private var lastJournalError: String?

@@ -7,7 +7,18 @@ import KlimavagtCore
 /// each new topic it matches makes a sensor of its own. Readings older than the sensor's latest are refused, and so
 /// are payload times further from the arrival time than the input allows (a device whose clock was never set).
 struct PayloadRouter {
-    struct Route {
+    /// A class, so that taking one for a message retains it once instead of copying its fields (a sensor's whole
+    /// configuration) for every target of every message.
+    final class Route {
+        init(filter: TopicFilter, sensor: Configuration.Sensor, template: SensorTemplate?, mapping: PayloadMapping,
+             maximumClockSkew: Duration?) {
+            self.filter = filter
+            self.sensor = sensor
+            self.template = template
+            self.mapping = mapping
+            self.maximumClockSkew = maximumClockSkew
+        }
+
         let filter: TopicFilter
         let sensor: Configuration.Sensor
         let template: SensorTemplate?
@@ -61,7 +72,8 @@ struct PayloadRouter {
             case "unix_ms": time = (path, .unixMilliseconds)
             case "local":
                 let zone = TimeZone(identifier: input.timeZone ?? "UTC") ?? TimeZone(identifier: "UTC")!
-                time = (path, .local(toUTC: { civil in localToUTC(civil, in: zone) }))
+                let cache = LocalTimeCache(zone: zone)
+                time = (path, .local(toUTC: { civil in cache.utc(civil) }))
             default: time = nil
             }
         }
@@ -84,6 +96,36 @@ struct PayloadRouter {
             if candidate + offset == civil { return candidate }
         }
         return nil   // a time skipped when clocks go forward
+    }
+
+    /// `localToUTC` for one zone, remembering the offset of the last quarter hour of civil time it was asked about:
+    /// a device's readings come minutes apart, and the time zone database costs more than the rest of a payload.
+    /// A quarter hour is taken from the cache only when its first and last second have the same offset, so one with
+    /// a change of the clocks in it (or a skipped or repeated hour) is always worked out second by second.
+    final class LocalTimeCache: @unchecked Sendable {
+        let zone: TimeZone
+        private let lock = NSLock()
+        private var quarter: Int64 = .min   // guarded by `lock`, with `offset`
+        private var offset: Int64 = 0
+
+        init(zone: TimeZone) {
+            self.zone = zone
+        }
+
+        func utc(_ civil: Int64) -> Int64? {
+            let (bucket, remainder) = civil.quotientAndRemainder(dividingBy: 900)
+            let start = remainder < 0 ? bucket - 1 : bucket
+            if let known = lock.withLock({ quarter == start ? offset : nil }) { return civil - known }
+            let (first, firstOverflow) = start.multipliedReportingOverflow(by: 900)
+            guard !firstOverflow, let firstUTC = PayloadRouter.localToUTC(first, in: zone),
+                  let lastUTC = PayloadRouter.localToUTC(first + 899, in: zone), first - firstUTC == first + 899 - lastUTC
+            else { return PayloadRouter.localToUTC(civil, in: zone) }
+            lock.withLock {
+                quarter = start
+                offset = first - firstUTC
+            }
+            return civil - (first - firstUTC)
+        }
     }
 
     /// The routes a topic matches and the sensor each gives it, worked out once per topic and then remembered (a

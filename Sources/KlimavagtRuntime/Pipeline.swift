@@ -293,9 +293,22 @@ public final class Pipeline: @unchecked Sendable {
             publishState(of: sensor.id, at: now)
         } else {
             heldStates.insert(sensor.id)
-            heldDue = min(heldDue ?? due, due)
+            heldDue = min(heldDue ?? Self.tick(after: due), Self.tick(after: due))
         }
         return nil
+    }
+
+    /// Held-back states go out on quarter-second ticks of the agent's clock, so one wake publishes every sensor whose
+    /// second is up instead of one wake per sensor (with 100 sensors reporting, 100 wakes a second, each walking every
+    /// held sensor, were a fifth of the agent's instructions). A state still goes out at most once per
+    /// `telemetryInterval`, and is held back at most a quarter of a second longer.
+    static let telemetryTick: Int64 = 250_000_000
+
+    /// The first tick at or after `time`.
+    static func tick(after time: Timestamp) -> Timestamp {
+        let remainder = time.nanoseconds % telemetryTick
+        if remainder == 0 { return time }
+        return time + .nanoseconds(remainder > 0 ? telemetryTick - remainder : -remainder)
     }
 
     /// Records that an input has ended (a finished trace); the pipeline is idle once no input runs and no rule waits.
@@ -383,7 +396,7 @@ public final class Pipeline: @unchecked Sendable {
                     heldStates.remove(sensor)
                     publishState(of: sensor, at: time)
                 } else {
-                    heldDue = min(heldDue ?? sensorDue, sensorDue)
+                    heldDue = min(heldDue ?? Self.tick(after: sensorDue), Self.tick(after: sensorDue))
                 }
             }
         }

@@ -57,4 +57,32 @@ struct JSONParserTests {
         }
         #expect((try? JSONParser.parse(String(repeating: "[", count: 63) + String(repeating: "]", count: 63))) != nil)
     }
+
+    @Test("numbers parse to the same double as Double(String), the quick way or not")
+    func numbersAsFoundation() {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["0", "-0", "231", "12.345", "0.97", "-3.5e2", "1E22", "1e23", "123456789012345", "1234567890123456",
+                     "0.000001", "1e-22", "1e-23", "9007199254740993", "2.5e-3", "6.503", "1000.001", "-0.0"]
+        for _ in 0..<20_000 {
+            let digits = String(UInt64.random(in: 0...999_999_999_999_999_999, using: &generator))
+                .prefix(Int.random(in: 1...18, using: &generator))
+            var text = Bool.random(using: &generator) ? "-" + digits : String(digits)
+            if Bool.random(using: &generator), digits.count > 1 {
+                let cut = text.index(text.endIndex, offsetBy: -Int.random(in: 1..<digits.count, using: &generator))
+                text.insert(".", at: cut)
+            }
+            if Int.random(in: 0..<4, using: &generator) == 0 { text += "e\(Int.random(in: -30...30, using: &generator))" }
+            if let first = text.drop { $0 == "-" }.first, first == "0", text.drop(while: { $0 == "-" }).dropFirst().first?.isNumber == true {
+                continue   // a leading zero JSON does not allow
+            }
+            texts.append(text)
+        }
+        for text in texts {
+            guard case .number(let value)? = try? JSONParser.parse(text) else {
+                Issue.record("\(text) does not parse")
+                continue
+            }
+            #expect(value.bitPattern == Double(text)!.bitPattern, "\(text)")
+        }
+    }
 }
