@@ -144,9 +144,11 @@ test-arm64:
 	bash .ci/arm64 test
 	bash .ci/arm64 unit
 
-# The MQTT load benchmark runs the release-built agent binary against mosquitto_sub.
+# The MQTT load benchmark runs the agent as packaged beside mosquitto_sub and a Python paho-mqtt script
+# (python3-paho-mqtt), at QoS 0 and 1, flooded and paced; the Store, AlertLatency and Footprint benchmarks beside it.
 # The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.
 bench: deps
+	$(call apt_install,python3-paho-mqtt)
 	$(SWIFT) build -c release --product klimavagt
 	$(SWIFT) build -c release --product klimavagt --static-swift-stdlib --scratch-path .build-deb
 	cd Benchmarks && $(SWIFT) build -c release --product footprint-floor --static-swift-stdlib --scratch-path .build-floor

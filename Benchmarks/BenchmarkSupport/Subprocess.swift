@@ -53,6 +53,14 @@ public final class Subprocess: @unchecked Sendable {
         return .milliseconds(ticks * 1000 / Int64(sysconf(Int32(_SC_CLK_TCK))))
     }
 
+    /// The most resident memory the child has had so far, in kB (`VmHWM` of `/proc/PID/status`), while it runs.
+    public var maxResidentKilobytes: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
     public func signal(_ signal: Int32) {
         if reaped == nil { kill(pid, signal) }
     }

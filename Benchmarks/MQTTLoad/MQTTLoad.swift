@@ -1,68 +1,199 @@
 import Benchmark
 import BenchmarkSupport
 import Foundation
-import KlimavagtCore
 import KlimavagtMQTT
 
-/// The agent's CPU per MQTT input message against mosquitto_sub's, in the same run: a load generator publishes
-/// Tasmota SENSOR and TTN v3 uplink payloads through a private mosquitto, received by the release-built agent (50 plugs
-/// and 20 water-level sensors, found through topic templates) and by `mosquitto_sub -q 1` writing to /dev/null.
-/// One iteration is 100 000 messages. Build the agent first: `swift build -c release` in the repository.
+/// The CPU each consumer of the same MQTT load spends per message, side by side in one run: the agent (as packaged,
+/// the Swift runtime linked in), `mosquitto_sub` writing to /dev/null, and a home-made Python paho-mqtt script
+/// (`peer.py`: json.loads, three fields, a 30-minute rolling rain sum per topic, a threshold).
+///
+/// The workload is the users': Tasmota `SENSOR` payloads (JSON with ENERGY, Rain and Level members) on 50 topics
+/// `site/sensors/<k>/SENSOR` through a private mosquitto; the agent reads `plug-{1}` from the `tasmota-energy`
+/// profile and `level-{1}` from `Level.cm` on the same topics (100 sensors), with a threshold rule, arrival time, the
+/// store and sensor states on. Four cases: QoS 0 and QoS 1, a flood (200 000 messages as fast as the publisher goes)
+/// and paced (20 000 at 2 000 a second). Each consumer is started afresh for each run and its CPU time is taken at
+/// its exit (its start included); each case reports the median of its runs. Build the agent first (`make bench`):
+///   swift build -c release --static-swift-stdlib --product klimavagt --scratch-path .build-deb   (repository)
+/// `KLIMAVAGT_BINARY` points elsewhere; `KLIMAVAGT_LOAD_RUNS` sets the runs per case (default 5).
 let benchmarks: @Sendable () -> Void = {
-    let metrics: [BenchmarkMetric] = [
-        .custom("agent CPU per message (ns)"), .custom("mosquitto_sub CPU per message (ns)"),
-        .custom("agent / mosquitto_sub (%)"), .custom("messages per second", polarity: .prefersLarger),
+    let cases: [LoadCase] = [
+        LoadCase(qos: .atMostOnce, messages: 200_000, rate: nil),
+        LoadCase(qos: .atMostOnce, messages: 20_000, rate: 2_000),
+        LoadCase(qos: .atLeastOnce, messages: 200_000, rate: nil),
+        LoadCase(qos: .atLeastOnce, messages: 20_000, rate: 2_000),
     ]
+    for load in cases {
+        let metrics: [BenchmarkMetric] = [
+            .custom("agent CPU per message (ns)"), .custom("mosquitto_sub CPU per message (ns)"),
+            .custom("python peer CPU per message (ns)"), .custom("agent / mosquitto_sub (%)"),
+            .custom("agent / python peer (%)"), .custom("agent max RSS (kB)", useScalingFactor: false),
+        ]
+        Benchmark(
+            "MQTT load: \(load.name)",
+            configuration: .init(metrics: metrics, warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(900),
+                                 maxIterations: 1)
+        ) { benchmark in
+            let runs = Int(ProcessInfo.processInfo.environment["KLIMAVAGT_LOAD_RUNS"] ?? "") ?? 5
+            var results: [LoadResult] = []
+            for _ in 0..<runs { results.append(try await LoadRig.run(load)) }
+            func median(_ values: [Int]) -> Int { values.sorted()[values.count / 2] }
+            let agent = median(results.map(\.agentNanos))
+            let subscriber = median(results.map(\.subscriberNanos))
+            let peer = median(results.map(\.peerNanos))
+            benchmark.measurement(metrics[0], agent)
+            benchmark.measurement(metrics[1], subscriber)
+            benchmark.measurement(metrics[2], peer)
+            benchmark.measurement(metrics[3], agent * 100 / max(subscriber, 1))
+            benchmark.measurement(metrics[4], agent * 100 / max(peer, 1))
+            benchmark.measurement(metrics[5], median(results.map(\.agentMaxRSS)))
+            let line = String(format: "MQTTLoad %@: per message agent %.2f µs, mosquitto_sub %.2f µs, python %.2f µs; agent/mosquitto_sub %.2f×, agent/python %.2f×; agent max RSS %.1f MB; agent read %@ of %d readings\n",
+                              load.name, Double(agent) / 1000, Double(subscriber) / 1000, Double(peer) / 1000,
+                              Double(agent) / Double(max(subscriber, 1)), Double(agent) / Double(max(peer, 1)),
+                              Double(median(results.map(\.agentMaxRSS))) / 1024,
+                              results.map { String($0.agentReadings) }.joined(separator: "/"), 2 * load.messages)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+    // Resident memory against sensors: 10, 100 and 1 000 sensors (5, 50 and 500 topics, a plug and a level on each),
+    // each taking 3 000 readings; the plugs' readings carry Tasmota times 5 minutes apart (Tasmota's default
+    // TelePeriod: ten days of data), and once a minute apart, which fills their one-minute rollups to their cap.
     Benchmark(
-        "MQTT input load: Tasmota and TTN payloads through a real broker",
-        configuration: .init(metrics: metrics, warmupIterations: 0, maxDuration: .seconds(300), maxIterations: 3),
-        closure: { benchmark in
-            guard let rig = LoadRig.current else { return }
-            let result = try await rig.run(messages: 100_000)
-            benchmark.measurement(metrics[0], result.agentNanosPerMessage)
-            benchmark.measurement(metrics[1], result.subscriberNanosPerMessage)
-            benchmark.measurement(metrics[2], result.agentNanosPerMessage * 100 / max(result.subscriberNanosPerMessage, 1))
-            benchmark.measurement(metrics[3], result.messagesPerSecond)
-        },
-        setup: { LoadRig.current = try await LoadRig.start() },
-        teardown: {
-            LoadRig.current?.stop()
-            LoadRig.current = nil
-        })
+        "MQTT memory: resident memory for 10, 100 and 1 000 sensors of 3 000 readings each",
+        configuration: .init(metrics: [.custom("resident kB, 1 000 sensors", useScalingFactor: false)],
+                             warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(900), maxIterations: 1)
+    ) { benchmark in
+        var lines: [String] = []
+        var largest = 0
+        var previous: (sensors: Int, kilobytes: Int)?
+        for topics in [5, 50, 500] {
+            let kilobytes = try await LoadRig.memory(topics: topics, readingsEach: 3_000, spacing: 300)
+            var line = "MQTTMemory: \(2 * topics) sensors, readings 5 minutes apart: "
+                + "\(String(format: "%.1f", Double(kilobytes) / 1024)) MB resident"
+            if let previous {
+                let each = Double(kilobytes - previous.kilobytes) / Double(2 * topics - previous.sensors)
+                line += String(format: ", %.1f kB for each sensor more", each)
+            }
+            lines.append(line)
+            previous = (2 * topics, kilobytes)
+            largest = kilobytes
+        }
+        // The rollups at their caps: readings a minute apart fill the day of one-minute steps.
+        let full = try await LoadRig.memory(topics: 50, readingsEach: 3_000, spacing: 60)
+        lines.append("MQTTMemory: 100 sensors, readings 1 minute apart (a full day of one-minute rollups): "
+            + "\(String(format: "%.1f", Double(full) / 1024)) MB resident")
+        benchmark.measurement(.custom("resident kB, 1 000 sensors", useScalingFactor: false), largest)
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
 }
 
-/// A broker, the agent binary with a configuration of templates, and a publisher.
-final class LoadRig: @unchecked Sendable {
-    nonisolated(unsafe) static var current: LoadRig?
+struct LoadCase: Sendable {
+    let qos: MQTTQoS
+    let messages: Int
+    /// Messages a second, or nil for as fast as the publisher goes.
+    let rate: Int?
 
+    var name: String {
+        "QoS \(qos == .atMostOnce ? 0 : 1), " + (rate.map { "\(messages) at \($0)/s" } ?? "flood of \(messages)")
+    }
+}
+
+struct LoadResult {
+    var agentNanos: Int
+    var subscriberNanos: Int
+    var peerNanos: Int
+    var agentMaxRSS: Int
+    var agentReadings: Int
+}
+
+enum LoadRig {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let plugs = 50
-    static let levelSensors = 20
+    static let topics = 50
 
-    let broker: PrivateBroker
-    let agent: Subprocess
-    let publisher: MQTTClient
-    let watcher: MQTTClient
-    let agentLog: String
-    var sent = 0
-
-    init(broker: PrivateBroker, agent: Subprocess, publisher: MQTTClient, watcher: MQTTClient, agentLog: String) {
-        self.broker = broker
-        self.agent = agent
-        self.publisher = publisher
-        self.watcher = watcher
-        self.agentLog = agentLog
+    /// The payload of message `index`: a Tasmota SENSOR message with its local Time, ENERGY, Rain and Level.
+    static func payload(_ index: Int, time: String) -> [UInt8] {
+        let level = 100 + index % 30   // under the rule's threshold: the load is readings, not an alert storm
+        return Array(#"{"Time":"\#(time)","ENERGY":{"TotalStartTime":"2023-11-12T09:41:07","Total":\#(1000 + index / 1000).\#(index % 1000),"Yesterday":1.234,"Today":0.512,"Period":12,"Power":\#(index % 3000),"ApparentPower":1502,"ReactivePower":389,"Factor":0.97,"Voltage":231,"Current":6.503},"Rain":{"Tips":\#(index % 3)},"Level":{"cm":\#(level).\#(index % 10)}}"#.utf8)
     }
 
-    static func start() async throws -> LoadRig {
+    /// The agent's resident memory once `topics` topics have each delivered `readingsEach` messages.
+    static func memory(topics: Int, readingsEach: Int, spacing: Int) async throws -> Int {
         let binary = ProcessInfo.processInfo.environment["KLIMAVAGT_BINARY"]
-            ?? repository.appendingPathComponent(".build/release/klimavagt").path
+            ?? repository.appendingPathComponent(".build-deb/release/klimavagt").path
+        let broker = try await PrivateBroker(unlimitedQueues: true)
+        defer { broker.stop() }
+        let config = broker.folder.appendingPathComponent("memory.yaml").path
+        try """
+            site: load
+            devices_dir: \(repository.appendingPathComponent("Devices").path)
+            mqtt: {host: 127.0.0.1, port: \(broker.port)}
+            limits: {sensors: 2000, sensors_per_template: 1000}
+            sensors:
+              - id: "plug-{1}"
+                device: tasmota-energy
+                input: {mqtt: {topic: "site/sensors/+/SENSOR", max_clock_skew: never}}
+              - id: "level-{1}"
+                unit: cm
+                input: {mqtt: {topic: "site/sensors/+/SENSOR", path: Level.cm}}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let watcher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "memory-watch"))
+        defer { watcher.close() }
+        try await watcher.connect()
+        try await watcher.subscribe("klimavagt/load/status")
+        let agent = try Subprocess([
+            binary, "run", "--config", config, "--state-dir", broker.folder.appendingPathComponent("state").path,
+        ], output: broker.folder.appendingPathComponent("agent.log").path)
+        for await message in watcher.messages where message.text == "online" { break }
+        try await Task.sleep(for: .milliseconds(700))
+        let publisher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "memory-generator"))
+        defer { publisher.close() }
+        try await publisher.connect()
+        let local = DateFormatter()
+        local.timeZone = TimeZone(identifier: "Europe/Copenhagen")
+        local.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        let start = Date().addingTimeInterval(-Double(readingsEach * spacing))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var sent = 0
+            for round in 0..<readingsEach {
+                let time = local.string(from: start.addingTimeInterval(Double(round * spacing)))
+                for topic in 0..<topics {
+                    // Up to 64 publications in flight, each awaiting its PUBACK.
+                    if sent >= 64 { try await group.next() }
+                    sent += 1
+                    let message = payload(round * topics + topic, time: time)
+                    group.addTask {
+                        try await publisher.publish("site/sensors/\(topic)/SENSOR", payload: message, qos: .atLeastOnce)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        var last = agent.cpuTime
+        var still = 0
+        try await Task.sleep(for: .milliseconds(1200))
+        while still < 3 {
+            try await Task.sleep(for: .milliseconds(200))
+            let now = agent.cpuTime
+            still = now == last ? still + 1 : 0
+            last = now
+        }
+        let status = (try? String(contentsOfFile: "/proc/\(agent.pid)/status", encoding: .utf8)) ?? ""
+        let resident = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        agent.signal(SIGTERM)
+        agent.wait()
+        return resident
+    }
+
+    static func run(_ load: LoadCase) async throws -> LoadResult {
+        let binary = ProcessInfo.processInfo.environment["KLIMAVAGT_BINARY"]
+            ?? repository.appendingPathComponent(".build-deb/release/klimavagt").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey:
-                "no agent at \(binary): run swift build -c release in the repository, or set KLIMAVAGT_BINARY"])
+                "no agent at \(binary): run make bench, or set KLIMAVAGT_BINARY"])
         }
         let broker = try await PrivateBroker(unlimitedQueues: true)
+        defer { broker.stop() }
         let config = broker.folder.appendingPathComponent("load.yaml").path
         try """
             site: load
@@ -71,13 +202,16 @@ final class LoadRig: @unchecked Sendable {
             sensors:
               - id: "plug-{1}"
                 device: tasmota-energy
-                input: {mqtt: {}}
-              - id: "level-{2}"
-                device: milesight-em500-udl
-                datum_cm: 250
-                input: {mqtt: {}}
+                input: {mqtt: {topic: "site/sensors/+/SENSOR"}}
+              - id: "level-{1}"
+                unit: cm
+                input: {mqtt: {topic: "site/sensors/+/SENSOR", path: Level.cm}}
+            rules:
+              - {id: high-water, kind: threshold, sensor: level-7, levels: {warning: 135}}
             """.write(toFile: config, atomically: true, encoding: .utf8)
+        let qos = load.qos == .atMostOnce ? "0" : "1"
         let watcher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "load-watch"))
+        defer { watcher.close() }
         try await watcher.connect()
         try await watcher.subscribe("klimavagt/load/status")
         let agentLog = broker.folder.appendingPathComponent("agent.log").path
@@ -85,59 +219,58 @@ final class LoadRig: @unchecked Sendable {
             binary, "run", "--config", config, "--state-dir", broker.folder.appendingPathComponent("state").path,
         ], output: agentLog)
         for await message in watcher.messages where message.text == "online" { break }
-        try await Task.sleep(for: .milliseconds(500))   // the feed subscribes after the session is up
+        let subscriber = try Subprocess([
+            "/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", String(broker.port), "-q", qos, "-t", "site/sensors/+/SENSOR",
+            "-C", String(load.messages), "-W", "300", "-i", "load-sub-\(UUID().uuidString.prefix(6))",
+        ], output: "/dev/null")
+        let peerLog = broker.folder.appendingPathComponent("peer.log").path
+        let peer = try Subprocess([
+            "/usr/bin/python3", repository.appendingPathComponent("Benchmarks/MQTTLoad/peer.py").path,
+            String(broker.port), qos, String(load.messages), "site/sensors/+/SENSOR",
+        ], output: peerLog)
+        // Every consumer subscribed: the agent's feed after its session is up, the peer when it prints so.
+        for _ in 0..<100 {
+            if (try? String(contentsOfFile: peerLog, encoding: .utf8))?.contains("subscribed") == true { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(700))
+
         let publisher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "load-generator"))
+        defer { publisher.close() }
         try await publisher.connect()
-        return LoadRig(broker: broker, agent: agent, publisher: publisher, watcher: watcher, agentLog: agentLog)
-    }
-
-    struct Result {
-        var agentNanosPerMessage: Int
-        var subscriberNanosPerMessage: Int
-        var messagesPerSecond: Int
-    }
-
-    /// The messages of one run: alternately a Tasmota plug's SENSOR message and a TTN uplink.
-    static func payloads(_ count: Int) -> [(topic: String, payload: [UInt8])] {
-        let now = Date()
         let local = DateFormatter()
         local.timeZone = TimeZone(identifier: "Europe/Copenhagen")
         local.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
-        let time = local.string(from: now)
-        let receivedAt = Timestamp(nanoseconds: Int64(now.timeIntervalSince1970 * 1e9)).rfc3339
-        return (0..<count).map { index in
-            if index % 2 == 0 {
-                let plug = index / 2 % plugs
-                let payload = #"{"Time":"\#(time)","ENERGY":{"TotalStartTime":"2023-11-12T09:41:07","Total":\#(1000 + index / 1000),"Yesterday":12.345,"Today":3.21,"Period":12,"Power":\#(index % 3000),"ApparentPower":1502,"ReactivePower":389,"Factor":0.97,"Voltage":231,"Current":6.503}}"#
-                return ("tele/plug\(plug)/SENSOR", Array(payload.utf8))
-            }
-            let device = index / 2 % levelSensors
-            let payload = #"{"end_device_ids":{"device_id":"wl-\#(device)","application_ids":{"application_id":"koege"},"dev_eui":"24E124713C20\#(1000 + device)","dev_addr":"260B1A2F"},"correlation_ids":["as:up:01J1ZK8Q3V"],"received_at":"\#(receivedAt)","uplink_message":{"session_key_id":"AZBd9y==","f_port":85,"f_cnt":\#(index),"frm_payload":"AXVkA4LSBA==","decoded_payload":{"battery":98,"distance":\#(1000 + index % 40)},"rx_metadata":[{"gateway_ids":{"gateway_id":"koege-havn-gw"},"rssi":-97,"snr":7.5}],"settings":{"data_rate":{"lora":{"bandwidth":125000,"spreading_factor":9}},"frequency":"868100000"},"received_at":"\#(receivedAt)"}}"#
-            return ("v3/koege@ttn/devices/wl-\(device)/up", Array(payload.utf8))
-        }
-    }
-
-    func run(messages count: Int) async throws -> Result {
-        let messages = Self.payloads(count)
-        let subscriber = try Subprocess([
-            "/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", String(broker.port), "-q", "1", "-t", "tele/+/SENSOR",
-            "-t", "v3/+/devices/+/up", "-C", String(count), "-i", "load-sub-\(UUID().uuidString.prefix(6))",
-        ], output: "/dev/null")
-        try await Task.sleep(for: .milliseconds(300))
-        let agentBefore = agent.cpuTime
         let started = ContinuousClock.now
-        let publisher = self.publisher
-        // Up to 64 publications in flight, each awaiting its PUBACK.
+        var second = -1
+        var time = ""
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (index, message) in messages.enumerated() {
-                if index >= 64 { try await group.next() }
-                group.addTask { try await publisher.publish(message.topic, payload: message.payload, qos: .atLeastOnce) }
+            for index in 0..<load.messages {
+                if let rate = load.rate {
+                    let due = started + .microseconds(Int64(index) * 1_000_000 / Int64(rate))
+                    if due > ContinuousClock.now { try await Task.sleep(until: due) }
+                }
+                let elapsed = Int((ContinuousClock.now - started).components.seconds)
+                if elapsed != second {
+                    second = elapsed
+                    time = local.string(from: Date())
+                }
+                let topic = "site/sensors/\(index % topics)/SENSOR"
+                let payload = payload(index, time: time)
+                if load.qos == .atMostOnce {
+                    try await publisher.publish(topic, payload: payload, qos: .atMostOnce)
+                } else {
+                    // Up to 64 publications in flight, each awaiting its PUBACK.
+                    if index >= 64 { try await group.next() }
+                    group.addTask { try await publisher.publish(topic, payload: payload, qos: .atLeastOnce) }
+                }
             }
             try await group.waitForAll()
         }
-        sent += count
+        // At QoS 0 a consumer that fell behind may have lost messages: the end marker lets the peer stop.
+        try await publisher.publish("bench/end", payload: Array("end".utf8), qos: .atLeastOnce)
         let (_, subscriberCPU) = subscriber.wait()
-        let elapsed = ContinuousClock.now - started
+        let (_, peerCPU) = peer.wait()
         // The agent is done when its CPU time stops moving (held-back sensor states go out within a second).
         var last = agent.cpuTime
         var still = 0
@@ -148,29 +281,18 @@ final class LoadRig: @unchecked Sendable {
             still = now == last ? still + 1 : 0
             last = now
         }
-        let agentCPU = last - agentBefore
-        func nanos(_ duration: Duration) -> Int64 {
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        }
-        let seconds = Double(nanos(elapsed)) / 1e9
-        return Result(
-            agentNanosPerMessage: Int(nanos(agentCPU) / Int64(count)),
-            subscriberNanosPerMessage: Int(nanos(subscriberCPU) / Int64(count)),
-            messagesPerSecond: Int(Double(count) / seconds))
-    }
-
-    func stop() {
+        let maxRSS = agent.maxResidentKilobytes
         agent.signal(SIGTERM)
-        agent.wait()
+        let (_, agentCPU) = agent.wait()
         let log = (try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? ""
-        let received = log.split(separator: "\n").compactMap { line -> Int? in
+        let readings = log.split(separator: "\n").compactMap { line -> Int? in
             guard let range = line.range(of: #": (\d+) payloads,"#, options: .regularExpression) else { return nil }
             return Int(line[range].dropFirst(2).prefix { $0.isNumber })
         }.reduce(0, +)
-        // Whether the agent kept up: its own count of the payloads it read, against what was published.
-        FileHandle.standardError.write(Data("MQTTLoad: the agent read \(received) of \(sent) payloads published\n".utf8))
-        publisher.close()
-        watcher.close()
-        broker.stop()
+        func nanos(_ duration: Duration) -> Int {
+            Int(duration.components.seconds) * 1_000_000_000 + Int(duration.components.attoseconds / 1_000_000_000)
+        }
+        return LoadResult(agentNanos: nanos(agentCPU) / load.messages, subscriberNanos: nanos(subscriberCPU) / load.messages,
+                          peerNanos: nanos(peerCPU) / load.messages, agentMaxRSS: maxRSS, agentReadings: readings)
     }
 }
