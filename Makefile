@@ -11,6 +11,7 @@
 #   make deb-arm64  the arm64 package for Raspberry Pi OS trixie, cross-built with Debian sid's Swift (.ci/arm64)
 #   make test-arm64 the arm64 build under qemu-user: --version, every replay trace against this machine's, the package
 #                   installed in a Debian 13 arm64 root, and the core tests of the arm64 test bundle
+#   make test-sid   every host test built with Debian sid's Swift 6.2.3 against libmosquitto 2.1 (in the arm64 build's root)
 
 SWIFT      ?= swift
 APT_PKGS   := libmosquitto-dev libgpiod-dev mosquitto mosquitto-clients openssl pkg-config
@@ -144,6 +145,14 @@ test-arm64:
 	bash .ci/arm64 test
 	bash .ci/arm64 unit
 
+# Every host test built natively (x86_64) with Debian sid's Swift 6.2.3, against sid's libmosquitto 2.1 and its
+# mosquitto 2.1 broker, in the sid root of the arm64 build: the code below Swift 6.3 (the default executor instead of
+# the task pool) and the newer libmosquitto, which writes TLS records without MSG_NOSIGNAL.
+.PHONY: test-sid
+test-sid:
+	bash .ci/arm64 run bash -c 'swift build --build-tests -Xswiftc -Xfrontend -Xswiftc -disable-cross-import-overlays \
+	  --scratch-path .build-sid && swift test --skip-build --scratch-path .build-sid'
+
 # The MQTT load benchmark runs the agent as packaged beside mosquitto_sub and a Python paho-mqtt script
 # (python3-paho-mqtt), at QoS 0 and 1, flooded and paced; the Store, AlertLatency and Footprint benchmarks beside it.
 # The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.
@@ -198,4 +207,4 @@ fuzz: fuzz-build
 
 clean:
 	$(SWIFT) package clean
-	rm -rf .build-deb .build-deb-trixie .build-deb-arm64 .build-trixie .build-tsan .build-fuzz .build-kernel
+	rm -rf .build-deb .build-deb-trixie .build-deb-arm64 .build-trixie .build-tsan .build-fuzz .build-kernel .build-sid .build-prof

@@ -45,6 +45,13 @@ public final class MQTTClient: @unchecked Sendable {
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
+        // libmosquitto 2.1 writes TLS records to the socket without MSG_NOSIGNAL: a broker that closes the session
+        // first raises SIGPIPE, whose default ends the process (the agent, the CLI, a test run). A process that uses
+        // this client gets EPIPE instead, as a typed connection error; a handler the process set itself is kept.
+        var current = sigaction()
+        if sigaction(SIGPIPE, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil {
+            signal(SIGPIPE, SIG_IGN)
+        }
         return true
     }()
 
