@@ -186,7 +186,8 @@ extension Series {
         openCount = openSamples.count
         for (ring, state) in ringStates.enumerated() {
             rollups[ring].newestStep = state.newest
-            for slot in state.slots where slot.slot < rollups[ring].slots {
+            // Oldest first, so each step goes in at the end (earlier versions wrote them in the order of their places).
+            for slot in state.slots.sorted(by: { $0.number < $1.number }) where slot.slot < rollups[ring].slots {
                 rollups[ring].restore(number: slot.number, count: slot.count, sum: slot.sum, minimum: slot.minimum,
                                       maximum: slot.maximum, last: slot.last, lastTime: slot.lastTime)
             }
