@@ -36,6 +36,9 @@ public struct SystemdSupervision: Service {
             var passes = client.networkLoopPasses
             while !Task.isCancelled {
                 try? await Task.sleep(for: period)
+                // A shutdown cancels the sleep; by then the MQTT thread may have been closed on purpose, which is no
+                // wedged thread to report (seen under systemd: an error line at every stop).
+                guard !Task.isCancelled else { break }
                 // A connect blocked on the network is not a wedged thread, until it outlasts the kernel's own limits.
                 let loopAlive = client.networkLoopPasses != passes
                     || (client.connectingFor.map { $0 < Self.longestConnect } ?? false)

@@ -103,6 +103,7 @@ struct SystemdTests {
         let lines = agent.output.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("<6>MQTT: connecting to 127.0.0.1:\(broker.port)") }, "\(agent.output)")
         #expect(lines.allSatisfy { $0.hasPrefix("<") }, "every line has a journald priority")
+        #expect(!lines.contains { $0.hasPrefix("<3>") || $0.hasPrefix("<2>") }, "no error on a clean stop: \(agent.output)")
     }
 
     @Test("SIGHUP (ExecReload=) says RELOADING=1 with MONOTONIC_USEC, then READY=1 again, and never STOPPING=1")
