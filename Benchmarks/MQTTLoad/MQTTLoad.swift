@@ -168,6 +168,18 @@ enum LoadRig {
             }
             try await group.waitForAll()
         }
+        try await untilIdle(agent)
+        let status = (try? String(contentsOfFile: "/proc/\(agent.pid)/status", encoding: .utf8)) ?? ""
+        let resident = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        agent.signal(SIGTERM)
+        agent.wait()
+        return resident
+    }
+
+    /// Returns once the agent is done: its CPU time has stopped moving (held-back sensor states go out within a
+    /// second, so it waits that long first).
+    static func untilIdle(_ agent: Subprocess) async throws {
         var last = agent.cpuTime
         var still = 0
         try await Task.sleep(for: .milliseconds(1200))
@@ -177,12 +189,6 @@ enum LoadRig {
             still = now == last ? still + 1 : 0
             last = now
         }
-        let status = (try? String(contentsOfFile: "/proc/\(agent.pid)/status", encoding: .utf8)) ?? ""
-        let resident = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-            .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-        agent.signal(SIGTERM)
-        agent.wait()
-        return resident
     }
 
     static func run(_ load: LoadCase) async throws -> LoadResult {
@@ -271,16 +277,7 @@ enum LoadRig {
         try await publisher.publish("bench/end", payload: Array("end".utf8), qos: .atLeastOnce)
         let (_, subscriberCPU) = subscriber.wait()
         let (_, peerCPU) = peer.wait()
-        // The agent is done when its CPU time stops moving (held-back sensor states go out within a second).
-        var last = agent.cpuTime
-        var still = 0
-        try await Task.sleep(for: .milliseconds(1200))
-        while still < 3 {
-            try await Task.sleep(for: .milliseconds(200))
-            let now = agent.cpuTime
-            still = now == last ? still + 1 : 0
-            last = now
-        }
+        try await untilIdle(agent)
         let maxRSS = agent.maxResidentKilobytes
         agent.signal(SIGTERM)
         let (_, agentCPU) = agent.wait()
