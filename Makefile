@@ -1,6 +1,7 @@
 # klimavagt — build, demo and tests on Debian 12, and on Debian 13 in a debootstrap root (make test-trixie).
 #   make run    install what is missing, build, and play the bundled cloudburst demo against a private broker
 #   make test   install what is missing, build, and run every test (the gpio-sim ones inside the VM kit)
+#   make test-host  the host tests alone (every test but the gpio-sim, package, systemd and Debian 13 ones)
 #   make bench  build the agent for release and run the benchmarks in Benchmarks/ (not part of CI)
 #   make docs   the man page (swift-argument-parser's generate-manual plugin) and bash, zsh and fish completions
 #   make deb    the Debian package in .build-deb/, checked by lintian
@@ -50,8 +51,7 @@ deb-deps:
 # The gpio-sim VM boots with virtme-ng, whose guest needs udev to find its console ports.
 vm-deps:
 	$(call apt_install,$(VM_PKGS))
-	@command -v vng >/dev/null || python3 -m pip install -q virtme-ng \
-	  || { echo "cannot install virtme-ng with pip (the gpio-sim VM needs it); install it, e.g. pip install --user virtme-ng"; exit 1; }
+	@Tests/VM/virtme-ng --version
 
 build: deps
 	$(SWIFT) build --scratch-path $(BUILD_PATH)
@@ -78,7 +78,8 @@ test: deps
 	$(MAKE) --no-print-directory test-deb
 	$(MAKE) --no-print-directory test-trixie
 
-test-host:
+test-host: deps
+	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip GPIOSim
 
 # The Runtime tests that exercise the outbox, the pipeline, the store and the socket server, built and run under
@@ -207,4 +208,6 @@ fuzz: fuzz-build
 
 clean:
 	$(SWIFT) package clean
-	rm -rf .build-deb .build-deb-trixie .build-deb-arm64 .build-trixie .build-tsan .build-fuzz .build-kernel .build-sid .build-prof
+	rm -rf .build-deb .build-deb-trixie .build-deb-arm64 .build-trixie .build-tsan .build-fuzz .build-kernel .build-sid .build-prof \
+	  .build-arm64 .build-arm64-docs .build-arm64-host .build-arm64-test .build-arm64-tests demo-state \
+	  Benchmarks/.build Benchmarks/.build-floor Benchmarks/.benchmarkBaselines

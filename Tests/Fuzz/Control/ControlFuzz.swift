@@ -1,6 +1,6 @@
 // libFuzzer harness (d): control socket request lines through ControlRequest.parse.
 //
-// Built only once Sources/KlimavagtCore/ControlRequest.swift exists (Package.swift and the Makefile check for it):
+// The parser under test (Sources/KlimavagtCore/Control/ControlRequest.swift):
 // `ControlRequest.parse(_ line: String) -> Result<ControlRequest, ControlRequest.Refusal>`.
 // The input is split into lines (at most 64), each parsed as one request, and the whole input is parsed as one line
 // too; the result and the refusal are formatted as the server would answer them.

@@ -1,11 +1,12 @@
 /// A rule that alerts on a sensor's silence itself: it fires when the sensor goes stale and resolves at its next
 /// reading.
-public struct StaleRule: Sendable {
+public struct StaleRule: Rule {
     public let spec: RuleSpec
     public let sensor: SensorSpec
     public private(set) var lifecycle = AlertLifecycle()
 
-    public init(spec: RuleSpec, sensor: SensorSpec) {
+    public init(spec: RuleSpec, sensor: SensorSpec) throws(RuleEngine.SetupError) {
+        guard sensor.staleAfter != nil else { throw .neverStale(rule: spec.id, sensor: sensor.id) }
         self.spec = spec
         self.sensor = sensor
     }

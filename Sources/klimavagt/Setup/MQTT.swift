@@ -43,7 +43,7 @@ extension Klimavagt {
                     fail("broker \(target): \(Self.explain(error))")
                 }
                 print("broker \(target): connected in \(Self.milliseconds(ContinuousClock.now - started))")
-                let topic = "\(configuration.prefix)/probe/\(UUID().uuidString.prefix(8).lowercased())"
+                let topic = configuration.topics.probe(String(UUID().uuidString.prefix(8).lowercased()))
                 var roundTrips: [Duration] = []
                 do {
                     try await client.subscribe(topic)

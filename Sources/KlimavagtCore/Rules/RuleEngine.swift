@@ -5,11 +5,11 @@
 public struct RuleEngine: Sendable {
     public let site: String
     public private(set) var sensors: [String: SensorSpec]
-    public private(set) var windowRules: [WindowRule] = []
-    public private(set) var levelRules: [LevelRule] = []
-    public private(set) var staleRules: [StaleRule] = []
-    /// For each `rate_of_rise` rule (by index into `levelRules`), the rate it judges.
-    private var riseRates: [Int: RiseRate] = [:]
+    /// Every rule, each of the type its kind's row in `RuleKind.all` names, ordered by the kinds' `rank` and then as
+    /// configured: the order in which the events of one instant go out.
+    public private(set) var rules: [any Rule] = []
+    /// For each sensor, the indices into `rules` of the rules watching it, in `rules`' order.
+    private var rulesOf: [String: [Int]] = [:]
     /// The time of each sensor's latest reading (or of the engine's start).
     private var lastSeen: [String: Timestamp] = [:]
     private var staleSensors: Set<String> = []
@@ -31,7 +31,6 @@ public struct RuleEngine: Sendable {
         case notPulseCounting(rule: String, sensor: String)
         case notLevel(rule: String, sensor: String)
         case neverStale(rule: String, sensor: String)
-        case unsupportedKind(rule: String, kind: AlertKind)
 
         public var description: String {
             switch self {
@@ -42,7 +41,6 @@ public struct RuleEngine: Sendable {
                 "rule '\(rule)' needs a sensor that reports levels, but '\(sensor)' counts pulses"
             case .neverStale(let rule, let sensor):
                 "rule '\(rule)' alerts on staleness, but sensor '\(sensor)' has stale_after: never"
-            case .unsupportedKind(let rule, let kind): "rule '\(rule)': kind '\(kind.rawValue)' is not implemented yet"
             }
         }
     }
@@ -57,28 +55,18 @@ public struct RuleEngine: Sendable {
         var byID: [String: SensorSpec] = [:]
         for sensor in sensors { byID[sensor.id] = sensor }
         self.sensors = byID
-        for rule in rules {
-            guard let sensor = byID[rule.sensor] else {
-                throw .unknownSensor(rule: rule.id, sensor: rule.sensor)
+        var made: [(rank: Int, rule: any Rule)] = []
+        for spec in rules {
+            guard let sensor = byID[spec.sensor] else {
+                throw .unknownSensor(rule: spec.id, sensor: spec.sensor)
             }
-            switch rule.kind {
-            case .cloudburst, .heavyRain:
-                guard case .pulses = sensor.measure else { throw .notPulseCounting(rule: rule.id, sensor: sensor.id) }
-                windowRules.append(WindowRule(spec: rule, sensor: sensor))
-            case .stormSurge, .threshold:
-                if case .pulses = sensor.measure { throw .notLevel(rule: rule.id, sensor: sensor.id) }
-                levelRules.append(LevelRule(spec: rule, sensor: sensor))
-            case .stale:
-                guard sensor.staleAfter != nil else { throw .neverStale(rule: rule.id, sensor: sensor.id) }
-                staleRules.append(StaleRule(spec: rule, sensor: sensor))
-            case .rateOfRise:
-                if case .pulses = sensor.measure { throw .notLevel(rule: rule.id, sensor: sensor.id) }
-                var perHour = sensor
-                perHour.unit = "\(sensor.unit)/h"
-                riseRates[levelRules.count] = RiseRate(window: rule.window)
-                levelRules.append(LevelRule(spec: rule, sensor: perHour))
-            }
+            let kind = RuleKind.of(spec.kind)
+            made.append((kind.rank, try kind.type.init(spec: spec, sensor: sensor)))
         }
+        // A stable sort: within a rank, the configured order.
+        self.rules = made.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }
+            .map(\.element.rule)
+        for (index, rule) in self.rules.enumerated() { rulesOf[rule.spec.sensor, default: []].append(index) }
     }
 
     /// Starts the staleness clocks at `time`, so a sensor that never reports also goes stale.
@@ -95,8 +83,8 @@ public struct RuleEngine: Sendable {
     /// window still holds it. Level rules are judged at their sensor's next reading.
     public mutating func judgeRestored(at time: Timestamp) -> [AlertEvent] {
         var events: [AlertEvent] = []
-        for index in windowRules.indices {
-            if let event = windowRules[index].judgeRestored(at: time, site: site, makeID: makeID) { events.append(event) }
+        for index in rules.indices {
+            if let event = rules[index].judgeRestored(at: time, site: site, makeID: makeID) { events.append(event) }
         }
         return events
     }
@@ -119,11 +107,8 @@ public struct RuleEngine: Sendable {
     /// The earliest end of a `for` or re-notification; with `pendingOnly`, of a `for`.
     private func nextTimerDeadline(pendingOnly: Bool = false) -> Timestamp? {
         var earliest: Timestamp?
-        for index in windowRules.indices where !pendingOnly || windowRules[index].lifecycle.state == .pending {
-            earliest = Self.earlier(earliest, windowRules[index].timerDeadline)
-        }
-        for index in levelRules.indices where !pendingOnly || levelRules[index].lifecycle.state == .pending {
-            earliest = Self.earlier(earliest, levelRules[index].timerDeadline)
+        for index in rules.indices where !pendingOnly || rules[index].lifecycle.state == .pending {
+            earliest = Self.earlier(earliest, rules[index].timerDeadline)
         }
         return earliest
     }
@@ -131,7 +116,7 @@ public struct RuleEngine: Sendable {
     /// The earliest instant at which a reading leaves a rule's window.
     public var nextWindowDeadline: Timestamp? {
         var earliest: Timestamp?
-        for index in windowRules.indices { earliest = Self.earlier(earliest, windowRules[index].nextDeadline) }
+        for index in rules.indices { earliest = Self.earlier(earliest, rules[index].windowDeadline) }
         return earliest
     }
 
@@ -155,21 +140,13 @@ public struct RuleEngine: Sendable {
     /// The lifecycle of every rule, by rule id.
     public var lifecycles: [String: AlertLifecycle] {
         var all: [String: AlertLifecycle] = [:]
-        for rule in windowRules { all[rule.spec.id] = rule.lifecycle }
-        for rule in levelRules { all[rule.spec.id] = rule.lifecycle }
-        for rule in staleRules { all[rule.spec.id] = rule.lifecycle }
+        for rule in rules { all[rule.spec.id] = rule.lifecycle }
         return all
     }
 
     public mutating func restore(_ lifecycles: [String: AlertLifecycle]) {
-        for index in windowRules.indices {
-            if let saved = lifecycles[windowRules[index].spec.id] { windowRules[index].restore(saved) }
-        }
-        for index in levelRules.indices {
-            if let saved = lifecycles[levelRules[index].spec.id] { levelRules[index].restore(saved) }
-        }
-        for index in staleRules.indices {
-            if let saved = lifecycles[staleRules[index].spec.id] { staleRules[index].restore(saved) }
+        for index in rules.indices {
+            if let saved = lifecycles[rules[index].spec.id] { rules[index].restore(saved) }
         }
     }
 
@@ -184,23 +161,16 @@ public struct RuleEngine: Sendable {
     public mutating func advance(to time: Timestamp, windowsOnly: Bool = false) -> [AlertEvent] {
         var events: [AlertEvent] = []
         while let deadline = windowsOnly ? nextReplayDeadline : nextDeadline, deadline <= time {
-            for index in windowRules.indices {
-                if let event = windowRules[index].slide(to: deadline, site: site, makeID: makeID) {
+            for index in rules.indices {
+                if let event = rules[index].slide(to: deadline, site: site, makeID: makeID) {
                     events.append(event)
                 }
             }
-            let timersDue = windowRules.contains { $0.timerDeadline == deadline }
-                || levelRules.contains { $0.timerDeadline == deadline }
+            let timersDue = rules.contains { $0.timerDeadline == deadline }
             let horizon = timersDue ? renotificationHorizon(after: deadline, through: time) : time
-            for index in windowRules.indices where windowRules[index].timerDeadline == deadline {
-                let at = renotificationInstant(due: deadline, period: windowRules[index].renotifyPeriod, through: horizon)
-                if let event = windowRules[index].timerFired(at: deadline, sendingAt: at, site: site, makeID: makeID) {
-                    events.append(event)
-                }
-            }
-            for index in levelRules.indices where levelRules[index].timerDeadline == deadline {
-                let at = renotificationInstant(due: deadline, period: levelRules[index].renotifyPeriod, through: horizon)
-                if let event = levelRules[index].timerFired(at: deadline, sendingAt: at, site: site, makeID: makeID) {
+            for index in rules.indices where rules[index].timerDeadline == deadline {
+                let at = renotificationInstant(due: deadline, period: rules[index].renotifyPeriod, through: horizon)
+                if let event = rules[index].timerFired(at: deadline, sendingAt: at, site: site, makeID: makeID) {
                     events.append(event)
                 }
             }
@@ -216,9 +186,8 @@ public struct RuleEngine: Sendable {
     /// the next instant at which anything else happens (a reading leaving a window, a `for` ending, a sensor going
     /// stale), so that a rule which resolves or loses its data in between is never re-notified past it.
     private func renotificationHorizon(after deadline: Timestamp, through time: Timestamp) -> Timestamp {
-        let windows = windowRules.compactMap(\.nextDeadline)
-        let pending = windowRules.filter { $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
-            + levelRules.filter { $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
+        let windows = rules.compactMap(\.windowDeadline)
+        let pending = rules.filter { $0.lifecycle.state == .pending }.compactMap(\.timerDeadline)
         let others = (windows + pending + staleDeadlines.map(\.deadline)).filter { $0 >= deadline }
         guard let next = others.min(), next <= time else { return time }
         return next - .nanoseconds(1)
@@ -242,18 +211,8 @@ public struct RuleEngine: Sendable {
         staleDeadlineChanged(for: sensor)
         let seen = lastSeen[sensor]
         var events: [AlertEvent] = []
-        for index in windowRules.indices where windowRules[index].spec.sensor == sensor {
-            if let event = windowRules[index].markNoData(at: time, site: site, makeID: makeID) { events.append(event) }
-        }
-        for index in levelRules.indices where levelRules[index].spec.sensor == sensor {
-            if let event = levelRules[index].markNoData(at: time, site: site, makeID: makeID) {
-                events.append(event)
-            }
-        }
-        for index in staleRules.indices where staleRules[index].spec.sensor == sensor {
-            if let event = staleRules[index].sensorWentStale(
-                at: time, lastSeen: seen ?? time, site: site, makeID: makeID)
-            {
+        for index in rulesOf[sensor] ?? [] {
+            if let event = rules[index].sensorWentStale(at: time, lastSeen: seen ?? time, site: site, makeID: makeID) {
                 events.append(event)
             }
         }
@@ -262,7 +221,7 @@ public struct RuleEngine: Sendable {
 
     /// The longest window of the rules watching `sensor`, if any: how far back a restart must prime it.
     public func longestWindow(of sensor: String) -> Duration? {
-        windowRules.filter { $0.spec.sensor == sensor }.map(\.spec.window).max()
+        (rulesOf[sensor] ?? []).compactMap { rules[$0].primedWindow }.max()
     }
 
     /// Refills the window rules of a pulse sensor with readings from before a restart, without events; readings
@@ -270,10 +229,9 @@ public struct RuleEngine: Sendable {
     public mutating func prime(_ readings: [Reading], now: Timestamp) {
         for reading in readings {
             guard let sensor = sensors[reading.sensor], case .pulses = sensor.measure else { continue }
-            for index in windowRules.indices where windowRules[index].spec.sensor == reading.sensor
-                && reading.time + windowRules[index].spec.window > now
-            {
-                windowRules[index].prime(pulses: Limits.pulses(reading.value) ?? 0, at: reading.time)
+            for index in rulesOf[reading.sensor] ?? [] {
+                guard let window = rules[index].primedWindow, reading.time + window > now else { continue }
+                rules[index].prime(pulses: Limits.pulses(reading.value) ?? 0, at: reading.time)
             }
             // A reading stamped ahead of `now` (a device's clock) must not put off its sensor's staleness.
             let seenAt = min(reading.time, now)
@@ -308,8 +266,8 @@ public struct RuleEngine: Sendable {
         guard let pulses = Limits.pulses(reading.value) else {
             return .outOfRange("value \(reading.value) is not a pulse count from 0 to 1e9")
         }
-        for rule in windowRules where rule.spec.sensor == reading.sensor && !rule.window.canAdd(pulses) {
-            return .outOfRange("\(pulses) more pulses would overflow the window sum of rule '\(rule.spec.id)'")
+        for index in rulesOf[reading.sensor] ?? [] {
+            if let reason = rules[index].refusal(adding: pulses) { return .outOfRange(reason) }
         }
         return nil
     }
@@ -334,33 +292,23 @@ public struct RuleEngine: Sendable {
         let previous = lastSeen[reading.sensor]
         lastSeen[reading.sensor] = max(seenAt, previous ?? seenAt)
         defer { staleDeadlineChanged(for: reading.sensor) }
-        if staleSensors.remove(reading.sensor) != nil {
-            for index in staleRules.indices where staleRules[index].spec.sensor == reading.sensor {
-                if let event = staleRules[index].sensorReported(
+        let wasStale = staleSensors.remove(reading.sensor) != nil
+        guard let watching = rulesOf[reading.sensor] else { return events }
+        if wasStale {
+            for index in watching {
+                if let event = rules[index].sensorReported(
                     at: max(seenAt, previous ?? seenAt), lastSeen: previous ?? seenAt, site: site, makeID: makeID)
                 {
                     events.append(event)
                 }
             }
         }
-        switch sensor.measure {
-        case .pulses:
-            let pulses = Limits.pulses(reading.value) ?? 0
-            for index in windowRules.indices where windowRules[index].spec.sensor == reading.sensor {
-                if let event = windowRules[index].add(pulses: pulses, at: reading.time, site: site, makeID: makeID) {
-                    events.append(event)
-                }
+        let pulses: Int64
+        if case .pulses = sensor.measure { pulses = Limits.pulses(reading.value) ?? 0 } else { pulses = 0 }
+        for index in watching {
+            if let event = rules[index].judge(reading, pulses: pulses, site: site, makeID: makeID) {
+                events.append(event)
             }
-        case .level:
-            break
-        }
-        for index in levelRules.indices where levelRules[index].spec.sensor == reading.sensor {
-            var judged = reading
-            if riseRates[index] != nil {
-                guard !reading.suspect, let rate = riseRates[index]!.add(reading.value, at: reading.time) else { continue }
-                judged.value = rate
-            }
-            if let event = levelRules[index].judge(judged, site: site, makeID: makeID) { events.append(event) }
         }
         return events
     }

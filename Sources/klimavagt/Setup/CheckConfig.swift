@@ -75,15 +75,13 @@ extension Klimavagt {
 
         static func describe(_ rule: RuleSpec, unit: String) -> String {
             var text = "\(rule.kind.rawValue) on \(rule.sensor)"
-            let ruleUnit = rule.kind == .rateOfRise ? "\(unit)/h" : unit
-            switch rule.kind {
-            case .cloudburst, .heavyRain, .rateOfRise: text += ", window \(DurationText.format(rule.window))"
-            default: break
-            }
+            let kind = RuleKind.of(rule.kind)
+            let ruleUnit = unit + kind.unitSuffix
+            if kind.keys.contains(.window) { text += ", window \(DurationText.format(rule.window))" }
             let comparison = rule.below ? "<" : ">"
             let levels = rule.levels.ordered.map { "\($0.severity.rawValue) \(comparison) \(number($0.threshold)) \(ruleUnit)" }
             if !levels.isEmpty { text += ", " + levels.joined(separator: ", ") }
-            if [.stormSurge, .threshold, .rateOfRise].contains(rule.kind) {
+            if kind.keys.contains(.hysteresis) {
                 text += ", hysteresis \(number(rule.hysteresis)), hold \(DurationText.format(rule.hold))"
             }
             if rule.pendingFor > .zero { text += ", for \(DurationText.format(rule.pendingFor))" }

@@ -20,16 +20,7 @@ enum AlertMessage {
     }
 
     static func name(of kind: AlertKind) -> String {
-        let name: String
-        switch kind {
-        case .cloudburst: name = "Skybrud"
-        case .heavyRain: name = "Kraftig regn"
-        case .stormSurge: name = "Stormflod"
-        case .rateOfRise: name = "Hurtig vandstandsstigning"
-        case .threshold: name = "Grænseværdi"
-        case .stale: name = "Ingen data"
-        }
-        return name
+        RuleKind.of(kind).message
     }
 
     /// The value with one decimal, rounded half away from zero.

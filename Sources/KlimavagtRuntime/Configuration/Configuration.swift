@@ -7,6 +7,8 @@ public struct Configuration: Sendable {
     public var file: String
     public var site: String
     public var prefix: String
+    /// The contract's topics under `prefix`.
+    public var topics: ContractTopics { ContractTopics(prefix: prefix) }
     public var mqtt: MQTTOptions
     public var devicesDirectory: String?
     public var sensors: [Sensor]

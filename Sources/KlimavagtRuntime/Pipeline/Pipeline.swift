@@ -167,12 +167,12 @@ public final class Pipeline: @unchecked Sendable {
                 // The state of a rule that has fired before the restart, published again with its own `since`.
                 var event = last
                 event.publishedAt = event.publishedAt ?? event.eventTime
-                outbox.enqueue(.alertState(topic: "\(configuration.prefix)/alerts/\(rule.id)/state",
+                outbox.enqueue(.alertState(topic: configuration.topics.alertState(rule.id),
                                            payload: event.stateJSON(since: lifecycle.since ?? event.eventTime)))
                 continue
             }
             outbox.enqueue(.alertState(
-                topic: "\(configuration.prefix)/alerts/\(rule.id)/state",
+                topic: configuration.topics.alertState(rule.id),
                 payload: rule.inactiveStateJSON(site: configuration.site, sensor: sensor, since: now)))
         }
         // After the restored states, in order: what the refilled windows say now.
@@ -465,6 +465,6 @@ public final class Pipeline: @unchecked Sendable {
             state.add("quality", verdict == .ok ? "ok" : "suspect")
             if verdict != .ok { state.add("reason", verdict.rawValue) }
         }
-        outbox.enqueue(.retained(topic: "\(configuration.prefix)/sensors/\(sensor.id)/state", payload: state.text))
+        outbox.enqueue(.retained(topic: configuration.topics.sensorState(sensor.id), payload: state.text))
     }
 }

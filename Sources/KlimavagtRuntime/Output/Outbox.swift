@@ -39,7 +39,7 @@ public final class Outbox: Service, @unchecked Sendable {
     }
 
     private let client: MQTTClient
-    private let prefix: String
+    private let topics: ContractTopics
     private let clock: any AgentClock
     private let logger: Logger
     private let journal: OutboxJournal?
@@ -65,7 +65,7 @@ public final class Outbox: Service, @unchecked Sendable {
                 telemetryQuota: Int = 1000, drainTimeout: Duration = .seconds(5)) throws
     {
         self.client = client
-        self.prefix = prefix
+        self.topics = ContractTopics(prefix: prefix)
         self.clock = clock
         self.logger = logger
         self.telemetryQuota = telemetryQuota
@@ -237,9 +237,8 @@ public final class Outbox: Service, @unchecked Sendable {
                 }
                 var event = item.event
                 event.publishedAt = item.publishedAt
-                let base = "\(prefix)/alerts/\(event.rule)"
-                guard await deliver(topic: "\(base)/event", payload: event.json, retain: false),
-                      await deliver(topic: "\(base)/state", payload: event.stateJSON(since: item.since), retain: true)
+                guard await deliver(topic: topics.alertEvent(event.rule), payload: event.json, retain: false),
+                      await deliver(topic: topics.alertState(event.rule), payload: event.stateJSON(since: item.since), retain: true)
                 else { return }
                 lock.withLock {
                     // The head's own number: a catch-up may have journalled it while it was being delivered.

@@ -201,13 +201,13 @@ public enum Agent {
         }
         if !exitWhenInputsEnd {
             control.append(.init(service: HealthPublisher(
-                topic: "\(configuration.prefix)/health", outbox: outbox, health: health,
+                topic: configuration.topics.health, outbox: outbox, health: health,
                 started: SystemClock().now(), version: version, interval: .seconds(60))))
         }
         let pipelineService = PipelineService(pipeline: pipeline, exitWhenInputsEnd: exitWhenInputsEnd)
         let group = ServiceGroup(configuration: .init(
             services: [
-                .init(service: BrokerSession(client: client, statusTopic: "\(configuration.prefix)/status",
+                .init(service: BrokerSession(client: client, statusTopic: configuration.topics.status,
                                              logger: logger, announceOffline: { requested.configuration == nil })),
                 // The outbox ends only after the pipeline has stopped and it has drained: then the agent is done.
                 .init(service: StoreService(store: store, flushInterval: configuration.storeFlushInterval, logger: logger)),

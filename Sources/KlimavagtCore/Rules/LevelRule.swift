@@ -1,4 +1,4 @@
-/// A rule on a sensor's level (`storm_surge`, `threshold`, and `rate_of_rise` on the derived rate), with a
+/// A rule on a sensor's level (`storm_surge`, `threshold`, and inside `RateOfRiseRule` on the derived rate), with a
 /// hysteresis band and a hold before falling.
 ///
 /// A reading above a higher severity's threshold raises the severity at once. The severity falls only after
@@ -15,7 +15,8 @@ public struct LevelRule: Sendable {
 
     private var gate: FiringGate
 
-    public init(spec: RuleSpec, sensor: SensorSpec) {
+    public init(spec: RuleSpec, sensor: SensorSpec) throws(RuleEngine.SetupError) {
+        if case .pulses = sensor.measure { throw .notLevel(rule: spec.id, sensor: sensor.id) }
         self.spec = spec
         self.sensor = sensor
         self.gate = FiringGate(spec: spec)
@@ -122,5 +123,19 @@ public struct LevelRule: Sendable {
         return RuleEvents.change(
             spec: spec, sensor: sensor, lifecycle: &lifecycle, from: current, to: next, value: value,
             windowSeconds: windowSeconds, at: time, site: site, makeID: makeID)
+    }
+}
+
+extension LevelRule: Rule {
+    public mutating func judge(_ reading: Reading, pulses: Int64, site: String, makeID: (String, Int64) -> String)
+        -> AlertEvent?
+    {
+        judge(reading, site: site, makeID: makeID)
+    }
+
+    public mutating func sensorWentStale(at time: Timestamp, lastSeen: Timestamp, site: String,
+                                         makeID: (String, Int64) -> String) -> AlertEvent?
+    {
+        markNoData(at: time, site: site, makeID: makeID)
     }
 }

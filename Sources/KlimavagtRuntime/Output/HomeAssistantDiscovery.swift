@@ -27,6 +27,9 @@ public struct HomeAssistantDiscovery: Sendable {
         self.version = version
     }
 
+    /// The agent's own topics that the entities read.
+    private var topics: ContractTopics { ContractTopics(prefix: prefix) }
+
     /// The agent's device identifier, and the prefix of every unique id.
     var node: String { "klimavagt_\(site)".replacingOccurrences(of: "-", with: "_") }
 
@@ -60,7 +63,7 @@ public struct HomeAssistantDiscovery: Sendable {
 
     /// The device message for one sensor.
     public func configs(for sensor: Configuration.Sensor) -> [(topic: String, payload: String)] {
-        let state = "\(prefix)/sensors/\(sensor.id)/state"
+        let state = topics.sensorState(sensor.id)
         let key = sensor.id.replacingOccurrences(of: "-", with: "_")
         let attributes = "{{ {'quality': value_json.quality, 'reason': value_json.get('reason'), 'time': value_json.time} | tojson }}"
         /// One entity reading the sensor's state topic: its value through `template`, its classes from `hints`.
@@ -120,7 +123,7 @@ public struct HomeAssistantDiscovery: Sendable {
         var components: [Component] = []
         for rule in rules {
             let key = "alert_\(rule.id.replacingOccurrences(of: "-", with: "_"))"
-            let state = "\(prefix)/alerts/\(rule.id)/state"
+            let state = topics.alertState(rule.id)
             var alert = Component(platform: "binary_sensor", key: key,
                                   name: "\(Self.readableKind(rule.kind)) \(rule.id)", node: node)
             alert.fields.add("state_topic", state)
@@ -139,14 +142,14 @@ public struct HomeAssistantDiscovery: Sendable {
             components.append(alert)
         }
         var broker = Component(platform: "binary_sensor", key: "broker_connection", name: "Broker connection", node: node)
-        broker.fields.add("state_topic", "\(prefix)/status")
+        broker.fields.add("state_topic", topics.status)
         broker.fields.add("payload_on", "online")
         broker.fields.add("payload_off", "offline")
         broker.fields.add("device_class", "connectivity")
         broker.fields.add("entity_category", "diagnostic")
         // No availability of its own: offline shows as disconnected, not as unavailable.
         components.append(broker)
-        let health = "\(prefix)/health"
+        let health = topics.health
         for (key, name, template, hints) in [
             ("alerts_waiting", "Alert events waiting", "{{ value_json.alerts_waiting }}",
              HomeAssistantHints(stateClass: "measurement", precision: 0, diagnostic: true)),
@@ -193,7 +196,7 @@ public struct HomeAssistantDiscovery: Sendable {
     }
 
     private var statusAvailability: String {
-        #"{"topic":\#(JSONText.quote("\(prefix)/status")),"payload_available":"online","payload_not_available":"offline"}"#
+        #"{"topic":\#(JSONText.quote(topics.status)),"payload_available":"online","payload_not_available":"offline"}"#
     }
 
     /// Every entity is available while the agent is online, unless it says otherwise (an alert also needs its
@@ -226,13 +229,6 @@ public struct HomeAssistantDiscovery: Sendable {
     }
 
     static func readableKind(_ kind: AlertKind) -> String {
-        switch kind {
-        case .cloudburst: "Cloudburst"
-        case .heavyRain: "Heavy rain"
-        case .stormSurge: "Storm surge"
-        case .rateOfRise: "Rate of rise"
-        case .threshold: "Threshold"
-        case .stale: "Stale"
-        }
+        RuleKind.of(kind).readable
     }
 }

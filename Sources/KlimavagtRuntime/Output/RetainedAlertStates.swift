@@ -34,14 +34,15 @@ enum RetainedAlertStates {
         } catch {
             return Outcome(lifecycles: [:], failure: "\(error)")
         }
-        let byTopic = Dictionary(uniqueKeysWithValues: rules.map { ("\(prefix)/alerts/\($0.id)/state", $0) })
-        let statusTopic = "\(prefix)/status"
+        let topics = ContractTopics(prefix: prefix)
+        let byTopic = Dictionary(uniqueKeysWithValues: rules.map { (topics.alertState($0.id), $0) })
+        let statusTopic = topics.status
         // Not a task group: a group waits for its children, and a connect stuck in a dropped network does not end
         // when cancelled. The reading goes on in its own task until `close()` below ends it.
         let outcome = await Self.result(within: timeout) { () -> Outcome in
             do {
                 try await client.connect()
-                try await client.subscribe("\(prefix)/alerts/+/state", qos: .atMostOnce)
+                try await client.subscribe(topics.everyAlertState, qos: .atMostOnce)
                 try await client.subscribe(statusTopic, qos: .atMostOnce)
             } catch {
                 return Outcome(lifecycles: [:], failure: "\(error)")

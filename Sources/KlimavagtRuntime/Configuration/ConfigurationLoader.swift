@@ -173,7 +173,7 @@ public enum ConfigurationLoader {
     {
         var options = MQTTOptions(
             clientID: "klimavagt-\(site)",
-            will: .init(topic: "\(prefix)/status", payload: Array("offline".utf8), qos: .atLeastOnce, retain: true))
+            will: .init(topic: ContractTopics(prefix: prefix).status, payload: Array("offline".utf8), qos: .atLeastOnce, retain: true))
         guard let reader else { return options }
         let map = try reader.mapping(allowed: [
             "host", "port", "client_id", "keepalive", "username", "password", "password_file", "protocol", "tls",
@@ -575,9 +575,7 @@ public enum ConfigurationLoader {
     private static func readRule(_ reader: YAMLReader, sensors: [Configuration.Sensor])
         throws(ConfigurationError) -> RuleSpec
     {
-        let map = try reader.mapping(allowed: [
-            "id", "kind", "sensor", "window", "levels", "hysteresis", "hold", "direction", "for", "renotify",
-        ])
+        let map = try reader.mapping(allowed: ["id", "kind", "sensor"] + RuleKind.Key.allCases.map(\.rawValue))
         let idReader = try map.required("id")
         let id = try idReader.string()
         guard isIdentifier(id) else {
@@ -594,66 +592,54 @@ public enum ConfigurationLoader {
         guard let sensor = sensors.first(where: { $0.id == sensorID }) else {
             throw sensorReader.error("no sensor '\(sensorID)' is configured")
         }
-        var spec: RuleSpec
+        let rule = RuleKind.of(kind)
         let isPulseSensor: Bool
         if case .pulses = sensor.spec.measure { isPulseSensor = true } else { isPulseSensor = false }
-        switch kind {
-        case .cloudburst, .heavyRain:
-            spec = kind == .cloudburst ? .cloudburst(id: id, sensor: sensorID) : .heavyRain(id: id, sensor: sensorID)
+        switch rule.needs {
+        case .pulses:
             guard isPulseSensor else {
                 throw sensorReader.error("a \(kindText) rule needs a pulse-counting sensor (a rain gauge)")
             }
-            if let window = map["window"] {
-                spec.window = try window.duration()
-                guard spec.window >= .seconds(1) else { throw window.error("must be at least 1s") }
-            }
-        case .stormSurge, .threshold, .rateOfRise:
+        case .levels:
             guard !isPulseSensor else {
                 throw sensorReader.error("a \(kindText) rule needs a sensor that reports levels, not a pulse counter")
             }
-            guard map["levels"] != nil else {
-                throw reader.error("a \(kindText) rule needs levels, e.g. levels: {warning: 125, severe: 150}")
-            }
-            spec = RuleSpec(id: id, kind: kind, sensor: sensorID, levels: SeverityLevels([:]))
-            if kind == .rateOfRise {
-                spec.window = .seconds(3600)
-                if let window = map["window"] {
-                    spec.window = try window.duration()
-                    guard spec.window >= .seconds(60) else { throw window.error("must be at least 1m") }
-                }
-            }
-            if let hysteresis = map["hysteresis"] {
-                spec.hysteresis = try hysteresis.double()
-                guard spec.hysteresis >= 0 else { throw hysteresis.error("must be 0 or more") }
-            }
-            if let hold = map["hold"] { spec.hold = try hold.duration() }
-            if let direction = map["direction"] {
-                let text = try direction.string()
-                guard kind == .threshold else { throw direction.error("only a threshold rule has a direction") }
-                guard text == "above" || text == "below" else {
-                    throw direction.error("expected above or below, found '\(text)'")
-                }
-                spec.below = text == "below"
-            }
-        case .stale:
+        case .staleness:
             guard sensor.spec.staleAfter != nil else {
                 throw sensorReader.error("sensor '\(sensorID)' never goes stale; give it stale_after")
             }
-            spec = RuleSpec(id: id, kind: .stale, sensor: sensorID, levels: SeverityLevels([:]))
         }
-        if let window = map["window"], kind != .cloudburst, kind != .heavyRain, kind != .rateOfRise {
-            throw window.error("only cloudburst, heavy_rain and rate_of_rise rules have a window")
+        // The keys this kind does not take, each refused where it is written.
+        for key in RuleKind.Key.allCases where !rule.keys.contains(key) {
+            guard let found = map[key.rawValue] else { continue }
+            throw found.error("a \(kindText) rule has no \(key.rawValue): only \(RuleKind.names(taking: key)) rules have one")
         }
-        for key in ["hysteresis", "hold"] where map[key] != nil && [.stormSurge, .threshold, .rateOfRise].contains(kind) == false {
-            throw try map.required(key).error("only storm_surge, threshold and rate_of_rise rules have \(key)")
+        if rule.requiresLevels, map["levels"] == nil {
+            throw reader.error("a \(kindText) rule needs levels, e.g. levels: {warning: 125, severe: 150}")
         }
-        if kind == .stale, let levels = map["levels"] { throw levels.error("a stale rule has no levels") }
+        var spec = RuleSpec(id: id, kind: kind, sensor: sensorID, window: rule.defaultWindow, levels: rule.defaultLevels)
+        if let window = map["window"] {
+            spec.window = try window.duration()
+            guard spec.window >= rule.shortestWindow else {
+                throw window.error("must be at least \(DurationText.format(rule.shortestWindow))")
+            }
+        }
+        if let hysteresis = map["hysteresis"] {
+            spec.hysteresis = try hysteresis.double()
+            guard spec.hysteresis >= 0 else { throw hysteresis.error("must be 0 or more") }
+        }
+        if let hold = map["hold"] { spec.hold = try hold.duration() }
+        if let direction = map["direction"] {
+            let text = try direction.string()
+            guard text == "above" || text == "below" else {
+                throw direction.error("expected above or below, found '\(text)'")
+            }
+            spec.below = text == "below"
+        }
         if let pending = map["for"] {
-            guard kind != .stale else { throw pending.error("a stale rule fires when the sensor goes stale; it has no for") }
             spec.pendingFor = try pending.duration()
         }
         if let renotify = map["renotify"] {
-            guard kind != .stale else { throw renotify.error("a stale rule does not re-notify") }
             spec.renotify = try renotify.duration()
             guard spec.renotify! >= .seconds(1) else { throw renotify.error("must be at least 1s") }
         }

@@ -8,7 +8,8 @@ public struct WindowRule: Sendable {
     public private(set) var lifecycle = AlertLifecycle()
     private var gate: FiringGate
 
-    public init(spec: RuleSpec, sensor: SensorSpec) {
+    public init(spec: RuleSpec, sensor: SensorSpec) throws(RuleEngine.SetupError) {
+        guard case .pulses = sensor.measure else { throw .notPulseCounting(rule: spec.id, sensor: sensor.id) }
         self.spec = spec
         self.sensor = sensor
         self.window = PulseWindow(length: spec.window)
@@ -105,5 +106,27 @@ public struct WindowRule: Sendable {
         return RuleEvents.change(
             spec: spec, sensor: sensor, lifecycle: &lifecycle, from: current, to: next, value: value,
             windowSeconds: spec.window.wholeSeconds, at: time, site: site, makeID: makeID)
+    }
+}
+
+extension WindowRule: Rule {
+    public var windowDeadline: Timestamp? { nextDeadline }
+
+    public var primedWindow: Duration? { spec.window }
+
+    public mutating func judge(_ reading: Reading, pulses: Int64, site: String, makeID: (String, Int64) -> String)
+        -> AlertEvent?
+    {
+        add(pulses: pulses, at: reading.time, site: site, makeID: makeID)
+    }
+
+    public mutating func sensorWentStale(at time: Timestamp, lastSeen: Timestamp, site: String,
+                                         makeID: (String, Int64) -> String) -> AlertEvent?
+    {
+        markNoData(at: time, site: site, makeID: makeID)
+    }
+
+    public func refusal(adding pulses: Int64) -> String? {
+        window.canAdd(pulses) ? nil : "\(pulses) more pulses would overflow the window sum of rule '\(spec.id)'"
     }
 }
