@@ -4,7 +4,7 @@ import Foundation
 /// An open GPIO chip (a `/dev/gpiochipN` character device).
 ///
 /// Lifetime: `close()` releases the chip; it is safe to call twice and is called on deinit.
-public final class GPIOChip: @unchecked Sendable {
+public final class GPIOChip: @unchecked Sendable {   // unchecked: libgpiod's chip handle, a C pointer, guarded by `lock`
     public let name: String
     public let label: String
     public let lineCount: Int

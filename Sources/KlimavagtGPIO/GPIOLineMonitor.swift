@@ -6,7 +6,7 @@ import Foundation
 /// Threading and lifetime: the monitor owns one thread that blocks in `poll(2)` on the line's event descriptor and
 /// on a stop pipe, so it never polls on a timer. It owns a chip handle of its own. `close()` wakes that thread, joins
 /// it, releases the line, closes the chip handle and finishes `edges`; it is safe to call twice and is called on deinit.
-public final class GPIOLineMonitor: @unchecked Sendable {
+public final class GPIOLineMonitor: @unchecked Sendable {   // unchecked: libgpiod's line request and chip, C pointers, guarded by `lock`
     public let chipName: String
     public let lineName: String
     /// Edges in the order the kernel reported them; finishes on `close()` or a read error.

@@ -8,7 +8,7 @@ import Foundation
 /// that thread; they only copy data out and resume waiters or yield to `messages`. All other methods may be called
 /// from any thread. `close()` ends the session, joins the thread and frees the C handle; it is safe to call twice and
 /// must be called before the last reference is dropped (the network thread keeps the client alive until then).
-public final class MQTTClient: @unchecked Sendable {
+public final class MQTTClient: @unchecked Sendable {   // unchecked: libmosquitto's handle, a C pointer, and the fields below guarded by an NSCondition, whose wait the network thread's backoff needs
     public let options: MQTTOptions
     /// Messages on the subscribed topics, in arrival order; finishes when the client is closed.
     public let messages: MQTTInbox

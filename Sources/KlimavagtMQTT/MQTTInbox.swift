@@ -8,7 +8,7 @@ import Foundation
 /// With a handler set (`deliverOnNetworkThread`), the network thread instead hands each pass's messages to it
 /// itself, so a message costs no thread switch at all. When more than `capacity` messages wait, the oldest is
 /// dropped and counted.
-public final class MQTTInbox: AsyncSequence, @unchecked Sendable {
+public final class MQTTInbox: AsyncSequence, @unchecked Sendable {   // unchecked: its queue is guarded by `lock`, not yet a Mutex (the hot path of every message)
     public typealias Element = MQTTMessage
 
     public let capacity: Int

@@ -46,5 +46,3 @@ public struct PulseWindow: Sendable {
         return changed
     }
 }
-
-extension RingBuffer: @unchecked Sendable where Element: Sendable {}

@@ -14,7 +14,7 @@ import Foundation
 /// as libdispatch's workers do, so signals reach the thread that waits for them. The pool does not grow: code that
 /// blocks for long runs on a thread of its own (the MQTT, GPIO and socket loops do). Tolerances are not used, and a
 /// timed job whose clock is neither the continuous nor the suspending clock runs at once.
-final class TaskPool: TaskExecutor, SchedulingExecutor, @unchecked Sendable {
+final class TaskPool: TaskExecutor, SchedulingExecutor, @unchecked Sendable {   // unchecked: its queues are guarded by a pthread mutex and the condition variable its worker threads wait on
     struct Factory: ExecutorFactory {
         static var mainExecutor: any MainExecutor { PlatformExecutorFactory.mainExecutor }
         static var defaultExecutor: any TaskExecutor { TaskPool.shared }

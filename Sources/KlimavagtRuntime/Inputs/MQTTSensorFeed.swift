@@ -1,3 +1,4 @@
+import Synchronization
 import KlimavagtCore
 import KlimavagtMQTT
 import Logging
@@ -34,7 +35,7 @@ public struct MQTTSensorFeed: Service {
     public func run() async throws {
         let state = FeedState(router: PayloadRouter(
             sensors: sensors, maximumSensors: maximumSensors, maximumSensorsPerTemplate: maximumSensorsPerTemplate))
-        for filter in state.router.filters {
+        for filter in state.parts.withLock({ $0.router.filters }) {
             // The broker's acknowledgement is logged by the broker session, after every connect.
             try await client.subscribe(filter)
         }
@@ -46,24 +47,33 @@ public struct MQTTSensorFeed: Service {
         logSummary()
     }
 
-    /// The router and the log throttle; only the network thread's handler touches them, one batch at a time.
-    final class FeedState: @unchecked Sendable {
-        var router: PayloadRouter
-        var throttle = LogThrottle(interval: .seconds(60))
+    /// The router and the log throttle. Only the network thread's handler uses them, one batch at a time, so the
+    /// lock is never contended; it is taken before the pipeline's, never after.
+    final class FeedState: Sendable {
+        struct Parts {
+            var router: PayloadRouter
+            var throttle = LogThrottle(interval: .seconds(60))
+        }
 
-        init(router: PayloadRouter) {
-            self.router = router
+        let parts: Mutex<Parts>
+
+        init(router: sending PayloadRouter) {
+            parts = Mutex(Parts(router: router))
         }
     }
 
     /// Routes a batch of messages and hands their readings to the pipeline in one call.
     private func handle(_ batch: [MQTTMessage], state: FeedState) {
+        state.parts.withLock { handle(batch, parts: &$0) }
+    }
+
+    private func handle(_ batch: [MQTTMessage], parts: inout FeedState.Parts) {
         let now = clock.now()
         var readings: [Reading] = []
         var topics: [String] = []
         readings.reserveCapacity(batch.count)
         for message in batch {
-            let outcome = state.router.route(topic: message.topic, payload: message.payload, arrival: now)
+            let outcome = parts.router.route(topic: message.topic, payload: message.payload, arrival: now)
             for sensor in outcome.newSensors {
                 logger.info("MQTT input: new sensor \(sensor.id) on \(PayloadRejection.excerpt(message.topic))")
                 pipeline.register(sensor)
@@ -77,7 +87,7 @@ public struct MQTTSensorFeed: Service {
             for (sensor, rejection) in outcome.rejections {
                 health.countReceived(sensor)
                 AgentMetrics.received(sensor: sensor)
-                refuse(sensor, rejection, topic: message.topic, state: state, at: now)
+                refuse(sensor, rejection, topic: message.topic, throttle: &parts.throttle, at: now)
             }
         }
         guard !readings.isEmpty else { return }
@@ -85,17 +95,17 @@ public struct MQTTSensorFeed: Service {
         guard !refused.isEmpty else { return }
         for (sensor, rejection) in refused {
             let topic = readings.indices.first { readings[$0].sensor == sensor }.map { topics[$0] } ?? "?"
-            refuse(sensor, rejection, topic: topic, state: state, at: now)
+            refuse(sensor, rejection, topic: topic, throttle: &parts.throttle, at: now)
         }
     }
 
     /// Counts a refused payload and logs it, at most once a minute per sensor with the number held back.
-    private func refuse(_ sensor: String, _ rejection: PayloadRejection, topic: String, state: FeedState,
+    private func refuse(_ sensor: String, _ rejection: PayloadRejection, topic: String, throttle: inout LogThrottle,
                         at now: Timestamp)
     {
         health.countRejected(sensor, reason: rejection.reason)
         AgentMetrics.refused(sensor: sensor, reason: rejection.reason)
-        let (admitted, heldBack) = state.throttle.admit(sensor, at: now)
+        let (admitted, heldBack) = throttle.admit(sensor, at: now)
         guard admitted else { return }
         let more = heldBack > 0 ? " (\(heldBack) more refused since the last message)" : ""
         logger.warning("MQTT input \(PayloadRejection.excerpt(sensor)): payload on \(PayloadRejection.excerpt(topic)) refused, \(rejection.reason): \(rejection)\(more)")

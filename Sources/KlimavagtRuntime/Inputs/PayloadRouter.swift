@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import KlimavagtCore
 
@@ -102,11 +103,10 @@ struct PayloadRouter {
     /// a device's readings come minutes apart, and the time zone database costs more than the rest of a payload.
     /// A quarter hour is taken from the cache only when its first and last second have the same offset, so one with
     /// a change of the clocks in it (or a skipped or repeated hour) is always worked out second by second.
-    final class LocalTimeCache: @unchecked Sendable {
+    final class LocalTimeCache: Sendable {
         let zone: TimeZone
-        private let lock = NSLock()
-        private var quarter: Int64 = .min   // guarded by `lock`, with `offset`
-        private var offset: Int64 = 0
+        /// The quarter hour last worked out (its first civil second ÷ 900) and its offset, always the two together.
+        private let known = Mutex((quarter: Int64.min, offset: Int64(0)))
 
         init(zone: TimeZone) {
             self.zone = zone
@@ -115,15 +115,12 @@ struct PayloadRouter {
         func utc(_ civil: Int64) -> Int64? {
             let (bucket, remainder) = civil.quotientAndRemainder(dividingBy: 900)
             let start = remainder < 0 ? bucket - 1 : bucket
-            if let known = lock.withLock({ quarter == start ? offset : nil }) { return civil - known }
+            if let offset = known.withLock({ $0.quarter == start ? $0.offset : nil }) { return civil - offset }
             let (first, firstOverflow) = start.multipliedReportingOverflow(by: 900)
             guard !firstOverflow, let firstUTC = PayloadRouter.localToUTC(first, in: zone),
                   let lastUTC = PayloadRouter.localToUTC(first + 899, in: zone), first - firstUTC == first + 899 - lastUTC
             else { return PayloadRouter.localToUTC(civil, in: zone) }
-            lock.withLock {
-                quarter = start
-                offset = first - firstUTC
-            }
+            known.withLock { $0 = (start, first - firstUTC) }
             return civil - (first - firstUTC)
         }
     }

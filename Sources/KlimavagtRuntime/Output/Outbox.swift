@@ -12,7 +12,7 @@ import ServiceLifecycle
 /// in order. Telemetry (sensor states) is kept in memory under a quota and dropped oldest-first beyond it. Each
 /// message waits for its PUBACK before the next is sent. Thread-safety: `enqueue` may be called from any task; one
 /// delivery loop runs in `run()`.
-public final class Outbox: Service, @unchecked Sendable {
+public final class Outbox: Service, @unchecked Sendable {   // unchecked: its state is guarded by `lock` (see there), not yet a Mutex
     public enum Message: Sendable {
         case alert(AlertEvent, since: Timestamp)
         case retained(topic: String, payload: String)

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
@@ -118,17 +119,16 @@ enum RetainedAlertStates {
 }
 
 /// Resumes its waiter with the first answer given; later answers are dropped.
-private final class FirstAnswer<T: Sendable>: @unchecked Sendable {
-    /// Guards `waiter`, which is resumed at most once and then cleared.
-    private let lock = NSLock()
-    private var waiter: CheckedContinuation<T?, Never>?
+private final class FirstAnswer<T: Sendable>: Sendable {
+    /// The waiter, resumed at most once and then cleared.
+    private let waiter = Mutex<CheckedContinuation<T?, Never>?>(nil)
 
     func wait(_ continuation: CheckedContinuation<T?, Never>) {
-        lock.withLock { waiter = continuation }
+        waiter.withLock { $0 = continuation }
     }
 
     func give(_ value: T?) {
-        let resume: CheckedContinuation<T?, Never>? = lock.withLock {
+        let resume: CheckedContinuation<T?, Never>? = waiter.withLock { waiter in
             defer { waiter = nil }
             return waiter
         }

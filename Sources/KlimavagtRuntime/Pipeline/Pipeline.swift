@@ -11,7 +11,7 @@ import Logging
 /// Threading: every method may be called from any thread and runs to completion under one lock, without suspending,
 /// so the MQTT input can feed it straight from the network thread with no hand-off per message. The work done under
 /// the lock is bounded: the rules, and handing messages to the outbox (which writes an alert event to its journal).
-public final class Pipeline: @unchecked Sendable {
+public final class Pipeline: @unchecked Sendable {   // unchecked: its state is guarded by `lock`, an NSLock because the watchdog's wedge check needs a timed acquire, which Mutex lacks
     private let lock = NSLock()
     private var engine: RuleEngine
     private let configuration: Configuration

@@ -14,7 +14,7 @@ import Logging
 /// with one log line saying what was lost.
 ///
 /// Threading: all methods take one lock; appends come from the pipeline, flushes from the store's service.
-public final class TimeSeriesStore: @unchecked Sendable {
+public final class TimeSeriesStore: @unchecked Sendable {   // unchecked: every var is guarded by `lock`, which the recovery in TimeSeriesStore+Recovery.swift takes too
     public let directory: String?
     let logger: Logger
     let lock = NSLock()
