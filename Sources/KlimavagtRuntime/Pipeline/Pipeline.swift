@@ -2,11 +2,14 @@ import Foundation
 import KlimavagtCore
 import Logging
 
-/// Runs readings through the rules and hands the results to the outbox: the agent's store → rules → outputs path.
+/// Routes each reading from the inputs to the parts that take it: the rules (`RuleEngine`), whose events go to the
+/// alert history and the outbox; the store; the pulse totals (`CounterStore`); and the sensor states
+/// (`SensorStates`), which go to the outbox.
 ///
-/// Inputs call `ingest(_:)`; the pipeline arms one timer for the next instant at which time alone changes something:
-/// a reading leaving a rule's window, a held-back sensor state falling due, a pulse rate dropping to zero, or the
-/// pulse totals' flush. An alert therefore resolves at the instant the contract names, not at the next reading.
+/// Inputs call `ingest(_:)`; the pipeline arms one timer for the earliest deadline of those parts, the next instant
+/// at which time alone changes something: a reading leaving a rule's window, a held-back sensor state falling due, a
+/// pulse rate dropping to zero, or the pulse totals' flush. An alert therefore resolves at the instant the contract
+/// names, not at the next reading.
 ///
 /// Threading: every method may be called from any thread and runs to completion under one lock, without suspending,
 /// so the MQTT input can feed it straight from the network thread with no hand-off per message. The work done under
@@ -19,25 +22,14 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
     private let clock: any AgentClock
     private let outbox: Outbox
     private let logger: Logger
-    private let bootID: String
     private let counters: CounterStore?
     private let store: TimeSeriesStore?
     private let discovery: HomeAssistantDiscovery?
     /// For a pulse sensor whose rule windows were refilled from the store: the newest pulse counted before the
     /// restart; a reading at or before it (a trace replayed from its start) was counted already.
     private var countedThrough: [String: Timestamp] = [:]
-    /// The latest alert events since the agent started, newest last, for `klimavagt alerts --history`.
-    private var history: [AlertEvent] = []
-    private var rates: [String: PulseRate] = [:]
-    private var latest: [String: (reading: Reading, verdict: PlausibilityCheck.Verdict)] = [:]
-    /// Sensor states held back by the telemetry interval, published when it has passed.
-    private var heldStates: Set<String> = []
-    /// When the first held-back state falls due.
-    private var heldDue: Timestamp?
-    private var lastStatePublished: [String: Timestamp] = [:]
-    /// A pulse sensor whose rate still has to be published as zero, and when.
-    private var rateZeroAt: [String: Timestamp] = [:]
-    private var countersFlushAt: Timestamp?
+    private var history = AlertHistory()
+    private var states: SensorStates
     /// The latest time read from the clock for a reading's arrival; the agent's time for readings never goes back.
     private var latestAgentTime = Timestamp(nanoseconds: .min)
     private var timer: Task<Void, Never>?
@@ -70,8 +62,8 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
         self.clock = clock
         self.outbox = outbox
         self.logger = logger
-        self.bootID = bootID
         self.telemetryInterval = telemetryInterval
+        states = SensorStates(telemetryInterval: telemetryInterval, topics: configuration.topics, bootID: bootID)
         self.runningInputs = configuration.sensors.filter { $0.input != nil }.count
         var byID: [String: Configuration.Sensor] = [:]
         for sensor in configuration.sensors where !sensor.isTemplate { byID[sensor.id] = sensor }
@@ -198,7 +190,7 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
 
     /// The alert events since the agent started (the latest 200), oldest first.
     public var recentEvents: [AlertEvent] {
-        lock.withLock { history }
+        lock.withLock { history.events }
     }
 
     /// Whether the pipeline's lock comes free within `limit`; a rule loop or input that wedged it holds it for good.
@@ -213,7 +205,7 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
     /// Each sensor's latest reading and its verdict, and each rule's lifecycle, for the CLI's status.
     public var statusSnapshot: (readings: [String: (reading: Reading, verdict: PlausibilityCheck.Verdict)],
                                 sensors: [String], lifecycles: [String: AlertLifecycle]) {
-        lock.withLock { (latest, sensors.keys.sorted(), engine.lifecycles) }
+        lock.withLock { (states.latest, sensors.keys.sorted(), engine.lifecycles) }
     }
 
     /// Feeds one reading; returns why it was refused, if it was (see `RuleEngine.refusal(for:)`).
@@ -273,42 +265,17 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
         }
         emit(engine.ingest(conditioned, arrival: arrival))
         store?.append(sensor: sensor.id, value: conditioned.value, at: conditioned.time)
+        var pulses: Int64?
         if case .pulses = sensor.spec.measure {
-            let pulses = Limits.pulses(conditioned.value) ?? 0
-            counters?.add(pulses, to: sensor.id)
-            if countersFlushAt == nil { countersFlushAt = arrival + .seconds(1) }
-            if let rate = sensor.rate {
-                var meter = rates[sensor.id] ?? PulseRate(timeout: rate.timeout)
-                meter.pulse(at: conditioned.time, count: pulses)
-                rates[sensor.id] = meter
-                rateZeroAt[sensor.id] = meter.zeroAt
-            }
+            pulses = Limits.pulses(conditioned.value) ?? 0
+            counters?.add(pulses!, to: sensor.id, at: arrival)
         }
-        latest[sensor.id] = (conditioned, verdict)
-        // The telemetry interval runs on the agent's clock: payload times can be hours off it (a device's own clock).
-        let now = clock.now()
-        let due = lastStatePublished[sensor.id].map { $0 + telemetryInterval } ?? now
-        if now >= due || verdict != .ok {
-            heldStates.remove(sensor.id)
-            publishState(of: sensor.id, at: now)
-        } else {
-            heldStates.insert(sensor.id)
-            heldDue = min(heldDue ?? Self.tick(after: due), Self.tick(after: due))
+        if let state = states.record(conditioned, verdict: verdict, of: sensor, pulses: pulses, at: clock.now(),
+                                     totals: counters?.totals ?? [:])
+        {
+            publish(state)
         }
         return nil
-    }
-
-    /// Held-back states go out on quarter-second ticks of the agent's clock, so one wake publishes every sensor whose
-    /// second is up instead of one wake per sensor (with 100 sensors reporting, 100 wakes a second, each walking every
-    /// held sensor, were a fifth of the agent's instructions). A state still goes out at most once per
-    /// `telemetryInterval`, and is held back at most a quarter of a second longer.
-    static let telemetryTick: Int64 = 250_000_000
-
-    /// The first tick at or after `time`.
-    static func tick(after time: Timestamp) -> Timestamp {
-        let remainder = time.nanoseconds % telemetryTick
-        if remainder == 0 { return time }
-        return time + .nanoseconds(remainder > 0 ? telemetryTick - remainder : -remainder)
     }
 
     /// Records that an input has ended (a finished trace); the pipeline is idle once no input runs and no rule waits.
@@ -337,10 +304,9 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
         lock.lock()
         defer { lock.unlock() }
         guard !stopped else { return }
-        let now = clock.now()
-        for sensor in heldStates.sorted() { publishState(of: sensor, at: now) }
-        heldStates.removeAll()
-        heldDue = nil
+        for state in states.releaseHeld(at: clock.now(), sensors: sensors, totals: counters?.totals ?? [:]) {
+            publish(state)
+        }
         counters?.flush()
         stopped = true
         timer?.cancel()
@@ -365,9 +331,8 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
         var candidates: [Timestamp] = []
         // A deadline behind a simulated reading not yet in waits for it: its ingest passes the deadline itself.
         if let deadline = engine.nextDeadline, !simulatedReadingGoesFirst(deadline) { candidates.append(deadline) }
-        if let heldDue { candidates.append(heldDue) }
-        candidates.append(contentsOf: rateZeroAt.values)
-        if let flush = countersFlushAt { candidates.append(flush) }
+        if let due = states.nextDeadline { candidates.append(due) }
+        if let flush = counters?.flushDue { candidates.append(flush) }
         return candidates.min()
     }
 
@@ -388,26 +353,8 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
             // simulated input, one deadline at a time, for its readings to go first.
             emit(engine.advance(to: simulatedDue.isEmpty ? max(time, agentTime()) : deadline))
         }
-        if let due = heldDue, due <= time {
-            heldDue = nil
-            for sensor in heldStates.sorted() {
-                let sensorDue = (lastStatePublished[sensor] ?? time) + telemetryInterval
-                if sensorDue <= time {
-                    heldStates.remove(sensor)
-                    publishState(of: sensor, at: time)
-                } else {
-                    heldDue = min(heldDue ?? Self.tick(after: sensorDue), Self.tick(after: sensorDue))
-                }
-            }
-        }
-        for (sensor, zeroAt) in rateZeroAt where zeroAt <= time {
-            rateZeroAt[sensor] = nil
-            publishState(of: sensor, at: time)
-        }
-        if let flush = countersFlushAt, flush <= time {
-            countersFlushAt = nil
-            counters?.flush()
-        }
+        for state in states.due(at: time, sensors: sensors, totals: counters?.totals ?? [:]) { publish(state) }
+        counters?.flush(ifDueAt: time)
         armTimer()
         resumeIdleWaitersIfIdle()
     }
@@ -433,38 +380,13 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
     private func emit(_ events: [AlertEvent]) {
         history.append(contentsOf: events)
         for event in events { AgentMetrics.alertEvent(rule: event.rule, state: event.state.rawValue) }
-        if history.count > 200 { history.removeFirst(history.count - 200) }
         for event in events {
             let since = engine.lifecycles[event.rule]?.since ?? event.eventTime
             outbox.enqueue(.alert(event, since: since))
         }
     }
 
-    /// Publishes the sensor's state as of `now`: its latest reading, or for a pulse sensor its rate at `now`.
-    private func publishState(of id: String, at now: Timestamp) {
-        guard let sensor = sensors[id], let (reading, verdict) = latest[id] else { return }
-        lastStatePublished[id] = now
-        var state = JSONText()
-        state.add("sensor", sensor.id)
-        switch sensor.spec.measure {
-        case .pulses(let perPulse):
-            let rate = sensor.rate ?? .init(unit: "\(sensor.spec.unit)/h", factor: 1, timeout: .seconds(3600))
-            let perHour = rates[id]?.perHour(at: max(now, reading.time)) ?? 0
-            let value = perHour * Double(perPulse) / 1e9 * rate.factor
-            state.add("value", (value * 1000).rounded() / 1000)
-            state.add("unit", rate.unit)
-            state.add("time", max(now, reading.time).rfc3339)
-            state.add("quality", "ok")
-            state.add("total", sensor.spec.amount(ofPulses: counters?.totals[id] ?? 0))
-            state.add("total_unit", sensor.spec.unit)
-            state.add("boot_id", bootID)
-        case .level:
-            state.add("value", reading.value)
-            state.add("unit", sensor.spec.unit)
-            state.add("time", reading.time.rfc3339)
-            state.add("quality", verdict == .ok ? "ok" : "suspect")
-            if verdict != .ok { state.add("reason", verdict.rawValue) }
-        }
-        outbox.enqueue(.retained(topic: configuration.topics.sensorState(sensor.id), payload: state.text))
+    private func publish(_ state: SensorStates.State) {
+        outbox.enqueue(.retained(topic: state.topic, payload: state.payload))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KlimavagtCore
 import Logging
 
 /// The pulse totals of the agent's counters, kept in `counters.state` in the state directory so a total never goes
@@ -6,13 +7,16 @@ import Logging
 ///
 /// The file holds one line `CRC32HEX JSON` and is replaced atomically. A graceful stop writes the exact totals; a
 /// crash or power loss loses at most the pulses since the last flush (the caller flushes at most once a second).
-/// A damaged file is set aside with one log line and the totals start again from zero. Not thread-safe: the
-/// pipeline actor owns it.
+/// A damaged file is set aside with one log line and the totals start again from zero. The totals are written a
+/// second after the first pulse not yet written (`flushDue`), so a flood of pulses costs one write a second.
+/// Not thread-safe: the pipeline owns it, under its lock.
 final class CounterStore {
     let path: String
     private let logger: Logger
     private(set) var totals: [String: Int64]
     private var written: [String: Int64]
+    /// When the totals are next written: a second after the first pulse since the last write; nil while none waits.
+    private(set) var flushDue: Timestamp?
 
     private struct Record: Codable {
         var counters: [String: Int64]
@@ -51,15 +55,23 @@ final class CounterStore {
 
     /// Adds to a total; a total that would pass `Int64.max` stays there (at 10⁹ pulses a reading, the most a reading
     /// may carry, that takes 9 × 10⁹ readings).
-    func add(_ pulses: Int64, to sensor: String) {
+    func add(_ pulses: Int64, to sensor: String, at time: Timestamp? = nil) {
         let (sum, overflow) = totals[sensor, default: 0].addingReportingOverflow(pulses)
         totals[sensor] = overflow ? (pulses < 0 ? .min : .max) : sum
+        if flushDue == nil, let time { flushDue = time + .seconds(1) }
+    }
+
+    /// Writes the totals if their `flushDue` has come by `time`.
+    func flush(ifDueAt time: Timestamp) {
+        guard let due = flushDue, due <= time else { return }
+        flush()
     }
 
     var isDirty: Bool { totals != written }
 
     /// Writes the totals if they changed since the last write.
     func flush() {
+        flushDue = nil
         guard isDirty else { return }
         do {
             let encoder = JSONEncoder()
