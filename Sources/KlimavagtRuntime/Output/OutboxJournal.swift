@@ -119,10 +119,7 @@ final class OutboxJournal {
     }
 
     private func write(_ record: Record, sync: Bool) throws {
-        let json = try JSONEncoder().encode(record)
-        var line = Data(String(format: "%08x ", CRC32.checksum(json)).utf8)
-        line.append(json)
-        line.append(0x0A)
+        let line = try ChecksummedLine.encode(record)
         // Records go at the last good end, never after a torn one: a write that fails (a full disk) is cut back off
         // before the error goes up, so recovery never finds a damaged record followed by good ones.
         do {
@@ -152,11 +149,7 @@ final class OutboxJournal {
         while offset < data.count {
             guard let newline = data[offset...].firstIndex(of: 0x0A) else { break }
             let line = data[offset..<newline]
-            guard line.count > 9, line[line.startIndex + 8] == 0x20,
-                  let crc = UInt32(String(decoding: line.prefix(8), as: UTF8.self), radix: 16),
-                  CRC32.checksum(line.dropFirst(9)) == crc,
-                  let record = try? decoder.decode(Record.self, from: Data(line.dropFirst(9)))
-            else {
+            guard let record = ChecksummedLine.decode(Record.self, from: line, with: decoder) else {
                 damagedLines += 1
                 damagedBytes += line.count + 1
                 offset = newline + 1
@@ -203,10 +196,7 @@ final class OutboxJournal {
     private func compact() throws {
         var text = Data()
         for (rule, lifecycle) in lifecycles.sorted(by: { $0.key < $1.key }) {
-            let json = try JSONEncoder().encode(Record(op: "life", rule: rule, lifecycle: lifecycle))
-            text.append(Data(String(format: "%08x ", CRC32.checksum(json)).utf8))
-            text.append(json)
-            text.append(0x0A)
+            text.append(try ChecksummedLine.encode(Record(op: "life", rule: rule, lifecycle: lifecycle)))
         }
         try AtomicFile.write(text, to: path)
         try handle.close()

@@ -5,7 +5,7 @@ import Logging
 /// The pulse totals of the agent's counters, kept in `counters.state` in the state directory so a total never goes
 /// backwards or counts a pulse twice across restarts.
 ///
-/// The file holds one line `CRC32HEX JSON` and is replaced atomically. A graceful stop writes the exact totals; a
+/// The file holds one `ChecksummedLine` and is replaced atomically. A graceful stop writes the exact totals; a
 /// crash or power loss loses at most the pulses since the last flush (the caller flushes at most once a second).
 /// A damaged file is set aside with one log line and the totals start again from zero. The totals are written a
 /// second after the first pulse not yet written (`flushDue`), so a flood of pulses costs one write a second.
@@ -45,12 +45,9 @@ final class CounterStore {
     }
 
     private static func decode(_ data: Data) -> Record? {
-        guard data.count > 10, data[data.startIndex + 8] == 0x20, data.last == 0x0A,
-              let crc = UInt32(String(decoding: data.prefix(8), as: UTF8.self), radix: 16)
-        else { return nil }
-        let json = data.dropFirst(9).dropLast()
-        guard CRC32.checksum(json) == crc else { return nil }
-        return try? JSONDecoder().decode(Record.self, from: Data(json))
+        // The file is one line.
+        guard data.last == 0x0A else { return nil }
+        return ChecksummedLine.decode(Record.self, from: data.dropLast())
     }
 
     /// Adds to a total; a total that would pass `Int64.max` stays there (at 10⁹ pulses a reading, the most a reading
@@ -76,11 +73,7 @@ final class CounterStore {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
-            let json = try encoder.encode(Record(counters: totals))
-            var line = Data(String(format: "%08x ", CRC32.checksum(json)).utf8)
-            line.append(json)
-            line.append(0x0A)
-            try AtomicFile.write(line, to: path)
+            try AtomicFile.write(try ChecksummedLine.encode(Record(counters: totals), with: encoder), to: path)
             written = totals
         } catch {
             logger.error("counter file \(path): cannot write (\(FileErrorText.describe(error))); totals kept in memory")
