@@ -259,11 +259,9 @@ struct SocketServerTests {
 
     /// A blocking connection to the Unix socket at `path`, or -1.
     static func connectUnix(_ path: String) -> Int32 {
-        guard var address = ControlClient.address(path) else { return -1 }
+        guard let address = UnixSocketAddress(path) else { return -1 }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let connected = address.withSocketAddress { Glibc.connect(fd, $0, $1) }
         guard connected == 0 else {
             close(fd)
             return -1

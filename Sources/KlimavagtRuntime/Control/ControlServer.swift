@@ -51,14 +51,12 @@ public final class ControlServer: Service, Sendable {
             throw SocketError("bind", reason: "another agent is already listening there")
         }
         unlink(path)
-        guard var address = ControlClient.address(path) else {
+        guard let address = UnixSocketAddress(path) else {
             throw SocketError("bind", reason: "the path is too long for a Unix socket")
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError("socket") }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = address.withSocketAddress { bind(fd, $0, $1) }
         let failed = bound != 0 ? "bind" : chmod(path, 0o660) != 0 ? "chmod" : Glibc.listen(fd, SocketServer.backlog) != 0 ? "listen" : nil
         if let failed {
             let error = SocketError(failed)
@@ -75,27 +73,13 @@ public enum ControlClient {
         public var description: String
     }
 
-    /// The address of a Unix socket at `path`, or nil if the path is too long for one.
-    static func address(_ path: String) -> sockaddr_un? {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
-        return address
-    }
-
     /// Sends `question` and returns the agent's one-line answer.
     public static func ask(_ question: String, at path: String) throws(Unavailable) -> String {
-        guard var address = address(path) else { throw Unavailable(description: "the socket path is too long") }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard let address = UnixSocketAddress(path) else { throw Unavailable(description: "the socket path is too long") }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Unavailable(description: SocketError("socket").description) }
         defer { close(fd) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let connected = address.withSocketAddress { connect(fd, $0, $1) }
         guard connected == 0 else {
             let reason = errno == ENOENT || errno == ECONNREFUSED
                 ? "the agent is not running (no control socket at \(path))"
