@@ -41,7 +41,8 @@ struct RestartRenotifyTests {
             let client = try MQTTClient(configuration.mqtt)
             let outbox = try Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger,
                                     stateDirectory: folder + "/state")
-            return (try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger,
+            return (try Pipeline(configuration: configuration, clock: clock, outbox: outbox,
+                                 restored: outbox.restoredLifecycles, logger: logger,
                                  stateDirectory: folder + "/state"), outbox)
         }
         let (before, firstOutbox) = try pipeline()

@@ -132,7 +132,8 @@ public enum Agent {
         }
         let pipeline: Pipeline
         do {
-            pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox, logger: logger,
+            pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox,
+                                    restored: outbox.restoredLifecycles, logger: logger,
                                     stateDirectory: stateDirectory, telemetryInterval: configuration.telemetryInterval,
                                     store: store, version: version)
         } catch {

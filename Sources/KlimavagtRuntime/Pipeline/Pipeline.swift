@@ -20,7 +20,7 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
     private let configuration: Configuration
     private var sensors: [String: Configuration.Sensor]
     private let clock: any AgentClock
-    private let outbox: Outbox
+    private let outbox: any OutboxQueue
     private let logger: Logger
     private let counters: CounterStore?
     private let store: TimeSeriesStore?
@@ -48,7 +48,10 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
     /// A sensor's state is published at most this often; the latest reading is never held back for longer.
     public let telemetryInterval: Duration
 
-    public init(configuration: Configuration, clock: any AgentClock, outbox: Outbox, logger: Logger,
+    /// `restored` is each rule's lifecycle from before the restart (the outbox journal's and the broker's retained
+    /// states, merged by the agent): the rules go on from it.
+    public init(configuration: Configuration, clock: any AgentClock, outbox: any OutboxQueue,
+                restored: [String: AlertLifecycle] = [:], logger: Logger,
                 stateDirectory: String? = nil, telemetryInterval: Duration = .seconds(1), store: TimeSeriesStore? = nil,
                 version: String = "dev",
                 bootID: String = UUID().uuidString.lowercased()) throws(RuleEngine.SetupError)
@@ -78,7 +81,7 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
         // it gives replay's events however its task is scheduled.
         let simulated = configuration.sensors.contains { if case .simulated = $0.input { true } else { false } }
         if !simulated { engine.renotificationCatchUp = 1 }
-        engine.restore(outbox.restoredLifecycles)
+        engine.restore(restored)
         primeWindows()
         primeConditions()
     }
