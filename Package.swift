@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "klimavagt", targets: ["klimavagt"]),
         // For the separate benchmark package in Benchmarks/.
         .library(name: "KlimavagtRuntime", targets: ["KlimavagtRuntime", "KlimavagtCore", "KlimavagtMQTT"]),
+        // The tests' harness (a private broker, child processes), shared with the benchmarks.
+        .library(name: "KlimavagtTestSupport", targets: ["KlimavagtTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

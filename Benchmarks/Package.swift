@@ -14,11 +14,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        .target(name: "BenchmarkSupport", path: "BenchmarkSupport"),
         .executableTarget(
             name: "AlertLatency",
             dependencies: [
-                "BenchmarkSupport",
+                .product(name: "KlimavagtTestSupport", package: "klimavagt"),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "KlimavagtRuntime", package: "klimavagt"),
             ],
@@ -28,7 +27,7 @@ let package = Package(
         .executableTarget(
             name: "MQTTLoad",
             dependencies: [
-                "BenchmarkSupport",
+                .product(name: "KlimavagtTestSupport", package: "klimavagt"),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "KlimavagtRuntime", package: "klimavagt"),
             ],
@@ -47,7 +46,7 @@ let package = Package(
         ),
             .executableTarget(
             name: "Footprint",
-            dependencies: ["BenchmarkSupport", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: [.product(name: "KlimavagtTestSupport", package: "klimavagt"), .product(name: "Benchmark", package: "benchmark")],
             path: "Footprint",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

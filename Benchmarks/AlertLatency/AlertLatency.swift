@@ -1,6 +1,6 @@
 import Benchmark
-import BenchmarkSupport
 import Foundation
+import KlimavagtTestSupport
 import KlimavagtCore
 import KlimavagtMQTT
 import KlimavagtRuntime
@@ -34,7 +34,7 @@ let benchmarks: @Sendable () -> Void = {
 final class LatencyRig: @unchecked Sendable {
     nonisolated(unsafe) static var current: LatencyRig?
 
-    let broker: PrivateBroker
+    let broker: MosquittoBroker
     let folder: URL
     let client: MQTTClient
     let outbox: Outbox
@@ -44,7 +44,7 @@ final class LatencyRig: @unchecked Sendable {
     var high = true
     var sent = 0
 
-    init(broker: PrivateBroker, folder: URL, client: MQTTClient, outbox: Outbox, pipeline: Pipeline,
+    init(broker: MosquittoBroker, folder: URL, client: MQTTClient, outbox: Outbox, pipeline: Pipeline,
          delivery: Task<Void, any Error>)
     {
         self.broker = broker
@@ -67,7 +67,7 @@ final class LatencyRig: @unchecked Sendable {
     static func start() async throws -> LatencyRig {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let broker = try await PrivateBroker()
+        let broker = try MosquittoBroker()
         let port = broker.port
         try """
             site: bench
@@ -84,7 +84,8 @@ final class LatencyRig: @unchecked Sendable {
         try await client.connect()
         let outbox = try Outbox(client: client, prefix: configuration.prefix, clock: SystemClock(), logger: logger,
                                 stateDirectory: folder.appendingPathComponent("state").path)
-        let pipeline = try Pipeline(configuration: configuration, clock: SystemClock(), outbox: outbox, logger: logger)
+        let pipeline = try Pipeline(configuration: configuration, clock: SystemClock(), outbox: outbox,
+                                    restored: outbox.restoredLifecycles, logger: logger)
         let delivery = Task { try await outbox.run() }
         return LatencyRig(broker: broker, folder: folder, client: client, outbox: outbox, pipeline: pipeline,
                           delivery: delivery)

@@ -1,6 +1,6 @@
 import Benchmark
-import BenchmarkSupport
 import Foundation
+import KlimavagtTestSupport
 
 /// The agent's footprint with the demo configuration, its rain gauge at real-time speed so the agent sits idle
 /// between readings: resident memory, wake-ups per second (context switches of all its threads), and the time from
@@ -31,10 +31,10 @@ let benchmarks: @Sendable () -> Void = {
             print("Footprint: no agent binary at \(agentBinary); build it first")
             return
         }
-        let broker = try await PrivateBroker()
+        let broker = try MosquittoBroker()
         defer { broker.stop() }
         let demo = try String(contentsOf: repository.appendingPathComponent("Devices/demo/demo.yaml"), encoding: .utf8)
-        let config = broker.folder.appendingPathComponent("demo.yaml").path
+        let config = broker.directory.appendingPathComponent("demo.yaml").path
         try demo.replacingOccurrences(of: "port: 1883", with: "port: \(broker.port)")
             .replacingOccurrences(of: "speed: 360", with: "speed: 1")
             .replacingOccurrences(of: "file: skybrud-2011-07-02.csv",
@@ -42,14 +42,14 @@ let benchmarks: @Sendable () -> Void = {
             .write(toFile: config, atomically: true, encoding: .utf8)
         var readiness: [Duration] = []
         let idle = try IdleMeasurement.run { seconds in
-            let notify = try NotifySocket(path: broker.folder.appendingPathComponent("notify-\(seconds).sock").path)
+            let notify = try NotifySocket(path: broker.directory.appendingPathComponent("notify-\(seconds).sock").path)
             let started = ContinuousClock.now
-            let agent = try Subprocess(
-                ["/usr/bin/env", "NOTIFY_SOCKET=\(notify.path)",
+            let agent = try ChildProcess(
+                "/usr/bin/env", ["NOTIFY_SOCKET=\(notify.path)",
                  "KLIMAVAGT_DEVICES=\(repository.appendingPathComponent("Devices").path)",
-                 agentBinary, "run", "--config", config, "--state-dir", broker.folder.appendingPathComponent("state").path,
-                 "--control-socket", broker.folder.appendingPathComponent("control.sock").path, "--log-level", "warning"],
-                output: broker.folder.appendingPathComponent("agent.log").path)
+                 agentBinary, "run", "--config", config, "--state-dir", broker.directory.appendingPathComponent("state").path,
+                 "--control-socket", broker.directory.appendingPathComponent("control.sock").path, "--log-level", "warning"],
+                environment: ChildProcess.environmentWithoutPreload, outputFile: broker.directory.appendingPathComponent("agent.log").path)
             guard notify.waitForReady(seconds: 30) else {
                 agent.signal(SIGKILL)
                 agent.wait()
@@ -71,11 +71,11 @@ let benchmarks: @Sendable () -> Void = {
             print("Footprint: no floor binary at \(floorBinary); build it first")
             return
         }
-        let broker = try await PrivateBroker()
+        let broker = try MosquittoBroker()
         defer { broker.stop() }
         let idle = try IdleMeasurement.run { _ in
-            try Subprocess([floorBinary, "--port", "\(broker.port)"],
-                           output: broker.folder.appendingPathComponent("floor.log").path)
+            try ChildProcess(floorBinary, ["--port", "\(broker.port)"], environment: ChildProcess.environmentWithoutPreload,
+                             outputFile: broker.directory.appendingPathComponent("floor.log").path)
         }
         guard let idle else { return }
         benchmark.measurement(metrics[0], idle.residentKilobytes)
@@ -90,7 +90,7 @@ struct IdleMeasurement {
     var residentKilobytes = 0
     var wakeUpsPerSecondTimes100 = 0
 
-    static func run(start: (Int) throws -> Subprocess?) throws -> IdleMeasurement? {
+    static func run(start: (Int) throws -> ChildProcess?) throws -> IdleMeasurement? {
         guard let program = try start(25) else { return nil }
         defer {
             program.signal(SIGTERM)
@@ -101,15 +101,8 @@ struct IdleMeasurement {
         Thread.sleep(forTimeInterval: 20)
         let after = threadSwitches(pid: program.pid)
         let switches = after.reduce(0) { sum, thread in sum + thread.value - (before[thread.key] ?? 0) }
-        return IdleMeasurement(residentKilobytes: residentKilobytes(pid: program.pid),
+        return IdleMeasurement(residentKilobytes: program.statusKilobytes("VmRSS"),
                                wakeUpsPerSecondTimes100: switches * 100 / 20)
-    }
-
-    /// VmRSS of a process, from /proc.
-    static func residentKilobytes(pid: pid_t) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
     }
 
     /// Voluntary plus involuntary context switches of each thread of a process, by thread id, from /proc.

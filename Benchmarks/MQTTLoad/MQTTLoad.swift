@@ -1,6 +1,6 @@
 import Benchmark
-import BenchmarkSupport
 import Foundation
+import KlimavagtTestSupport
 import KlimavagtMQTT
 
 /// The CPU each consumer of the same MQTT load spends per message, side by side in one run: the agent (as packaged,
@@ -120,9 +120,9 @@ enum LoadRig {
     static func memory(topics: Int, readingsEach: Int, spacing: Int) async throws -> Int {
         let binary = ProcessInfo.processInfo.environment["KLIMAVAGT_BINARY"]
             ?? repository.appendingPathComponent(".build-deb/release/klimavagt").path
-        let broker = try await PrivateBroker(unlimitedQueues: true)
+        let broker = try MosquittoBroker(unlimitedQueues: true)
         defer { broker.stop() }
-        let config = broker.folder.appendingPathComponent("memory.yaml").path
+        let config = broker.directory.appendingPathComponent("memory.yaml").path
         try """
             site: load
             devices_dir: \(repository.appendingPathComponent("Devices").path)
@@ -140,9 +140,9 @@ enum LoadRig {
         defer { watcher.close() }
         try await watcher.connect()
         try await watcher.subscribe("klimavagt/load/status")
-        let agent = try Subprocess([
-            binary, "run", "--config", config, "--state-dir", broker.folder.appendingPathComponent("state").path,
-        ], output: broker.folder.appendingPathComponent("agent.log").path)
+        let agent = try ChildProcess(binary, [
+            "run", "--config", config, "--state-dir", broker.directory.appendingPathComponent("state").path,
+        ], environment: ChildProcess.environmentWithoutPreload, outputFile: broker.directory.appendingPathComponent("agent.log").path)
         for await message in watcher.messages where message.text == "online" { break }
         try await Task.sleep(for: .milliseconds(700))
         let publisher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "memory-generator"))
@@ -169,9 +169,7 @@ enum LoadRig {
             try await group.waitForAll()
         }
         try await untilIdle(agent)
-        let status = (try? String(contentsOfFile: "/proc/\(agent.pid)/status", encoding: .utf8)) ?? ""
-        let resident = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-            .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        let resident = agent.statusKilobytes("VmRSS")
         agent.signal(SIGTERM)
         agent.wait()
         return resident
@@ -179,7 +177,7 @@ enum LoadRig {
 
     /// Returns once the agent is done: its CPU time has stopped moving (held-back sensor states go out within a
     /// second, so it waits that long first).
-    static func untilIdle(_ agent: Subprocess) async throws {
+    static func untilIdle(_ agent: ChildProcess) async throws {
         var last = agent.cpuTime
         var still = 0
         try await Task.sleep(for: .milliseconds(1200))
@@ -198,9 +196,9 @@ enum LoadRig {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey:
                 "no agent at \(binary): run make bench, or set KLIMAVAGT_BINARY"])
         }
-        let broker = try await PrivateBroker(unlimitedQueues: true)
+        let broker = try MosquittoBroker(unlimitedQueues: true)
         defer { broker.stop() }
-        let config = broker.folder.appendingPathComponent("load.yaml").path
+        let config = broker.directory.appendingPathComponent("load.yaml").path
         try """
             site: load
             devices_dir: \(repository.appendingPathComponent("Devices").path)
@@ -220,20 +218,20 @@ enum LoadRig {
         defer { watcher.close() }
         try await watcher.connect()
         try await watcher.subscribe("klimavagt/load/status")
-        let agentLog = broker.folder.appendingPathComponent("agent.log").path
-        let agent = try Subprocess([
-            binary, "run", "--config", config, "--state-dir", broker.folder.appendingPathComponent("state").path,
-        ], output: agentLog)
+        let agentLog = broker.directory.appendingPathComponent("agent.log").path
+        let agent = try ChildProcess(binary, [
+            "run", "--config", config, "--state-dir", broker.directory.appendingPathComponent("state").path,
+        ], environment: ChildProcess.environmentWithoutPreload, outputFile: agentLog)
         for await message in watcher.messages where message.text == "online" { break }
-        let subscriber = try Subprocess([
-            "/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", String(broker.port), "-q", qos, "-t", "site/sensors/+/SENSOR",
+        let subscriber = try ChildProcess("/usr/bin/mosquitto_sub", [
+            "-h", "127.0.0.1", "-p", String(broker.port), "-q", qos, "-t", "site/sensors/+/SENSOR",
             "-C", String(load.messages), "-W", "300", "-i", "load-sub-\(UUID().uuidString.prefix(6))",
-        ], output: "/dev/null")
-        let peerLog = broker.folder.appendingPathComponent("peer.log").path
-        let peer = try Subprocess([
-            "/usr/bin/python3", repository.appendingPathComponent("Benchmarks/MQTTLoad/peer.py").path,
+        ], environment: ChildProcess.environmentWithoutPreload, outputFile: "/dev/null")
+        let peerLog = broker.directory.appendingPathComponent("peer.log").path
+        let peer = try ChildProcess("/usr/bin/python3", [
+            repository.appendingPathComponent("Benchmarks/MQTTLoad/peer.py").path,
             String(broker.port), qos, String(load.messages), "site/sensors/+/SENSOR",
-        ], output: peerLog)
+        ], environment: ChildProcess.environmentWithoutPreload, outputFile: peerLog)
         // Every consumer subscribed: the agent's feed after its session is up, the peer when it prints so.
         for _ in 0..<100 {
             if (try? String(contentsOfFile: peerLog, encoding: .utf8))?.contains("subscribed") == true { break }
@@ -275,12 +273,15 @@ enum LoadRig {
         }
         // At QoS 0 a consumer that fell behind may have lost messages: the end marker lets the peer stop.
         try await publisher.publish("bench/end", payload: Array("end".utf8), qos: .atLeastOnce)
-        let (_, subscriberCPU) = subscriber.wait()
-        let (_, peerCPU) = peer.wait()
+        subscriber.wait()
+        peer.wait()
+        let subscriberCPU = subscriber.cpuUsed ?? .zero
+        let peerCPU = peer.cpuUsed ?? .zero
         try await untilIdle(agent)
-        let maxRSS = agent.maxResidentKilobytes
+        let maxRSS = agent.statusKilobytes("VmHWM")
         agent.signal(SIGTERM)
-        let (_, agentCPU) = agent.wait()
+        agent.wait()
+        let agentCPU = agent.cpuUsed ?? .zero
         let log = (try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? ""
         let readings = log.split(separator: "\n").compactMap { line -> Int? in
             guard let range = line.range(of: #": (\d+) payloads,"#, options: .regularExpression) else { return nil }

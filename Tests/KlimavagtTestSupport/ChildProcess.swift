@@ -1,10 +1,12 @@
 import Foundation
 
-/// A child process started with posix_spawn and reaped with waitpid, independent of any run loop.
-public final class ChildProcess: @unchecked Sendable {
+/// A child process started with posix_spawn and reaped with wait4, independent of any run loop: for tests and
+/// benchmarks alike (the CPU time and context switches the kernel counted for it, its resident memory while it runs).
+public final class ChildProcess: @unchecked Sendable {   // unchecked: `exitStatus` and the usage are guarded by `lock`
     public let pid: pid_t
     public let outputFile: String
     private var exitStatus: Int32?
+    private var usage: rusage?
     private let lock = NSLock()
     /// Whether `outputFile` is a temporary file of this object's own, removed when it goes.
     private let ownsOutputFile: Bool
@@ -42,6 +44,12 @@ public final class ChildProcess: @unchecked Sendable {
         pid = child
     }
 
+    /// This process's environment without `LD_PRELOAD`: a benchmark's plugin preloads its malloc interposer, and the
+    /// programs it measures must run without it.
+    public static var environmentWithoutPreload: [String: String] {
+        ProcessInfo.processInfo.environment.filter { $0.key != "LD_PRELOAD" }
+    }
+
     deinit {
         if ownsOutputFile { try? FileManager.default.removeItem(atPath: outputFile) }
     }
@@ -57,8 +65,10 @@ public final class ChildProcess: @unchecked Sendable {
         defer { lock.unlock() }
         if exitStatus != nil { return false }
         var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid {
+        var used = rusage()
+        if wait4(pid, &status, WNOHANG, &used) == pid {
             exitStatus = status
+            usage = used
             return false
         }
         return true
@@ -71,8 +81,10 @@ public final class ChildProcess: @unchecked Sendable {
         defer { lock.unlock() }
         if exitStatus == nil {
             var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            var used = rusage()
+            while wait4(pid, &status, 0, &used) < 0 && errno == EINTR {}
             exitStatus = status
+            usage = used
         }
         let status = exitStatus!
         if status & 0x7f == 0 { return (status >> 8) & 0xff }
@@ -87,6 +99,41 @@ public final class ChildProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         return nil
+    }
+
+    /// The user plus system CPU time the child used in all, once it has been waited for (from the kernel).
+    public var cpuUsed: Duration? {
+        lock.withLock {
+            usage.map {
+                .seconds(Int64($0.ru_utime.tv_sec + $0.ru_stime.tv_sec))
+                    + .microseconds(Int64($0.ru_utime.tv_usec + $0.ru_stime.tv_usec))
+            }
+        }
+    }
+
+    /// Voluntary and involuntary context switches of all the child's threads, once it has been waited for.
+    public var contextSwitches: Int? {
+        lock.withLock { usage.map { $0.ru_nvcsw + $0.ru_nivcsw } }
+    }
+
+    /// User plus system CPU time used so far while it runs, from `/proc/PID/stat` (clock ticks, 10 ms on Debian).
+    public var cpuTime: Duration {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return cpuUsed ?? .zero }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // Fields after the command name: state is 0, utime 11, stime 12.
+        guard fields.count > 12 else { return cpuUsed ?? .zero }
+        let ticks = (Int64(fields[11]) ?? 0) + (Int64(fields[12]) ?? 0)
+        return .milliseconds(ticks * 1000 / Int64(sysconf(Int32(_SC_CLK_TCK))))
+    }
+
+    /// A line of `/proc/PID/status` in kB (`VmRSS`, `VmHWM`), while the child runs; 0 once it has gone.
+    public func statusKilobytes(_ field: String) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 
     /// Everything the child wrote to standard output and standard error so far.

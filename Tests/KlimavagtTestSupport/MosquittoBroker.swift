@@ -17,8 +17,11 @@ public final class MosquittoBroker: @unchecked Sendable {
     private var process: ChildProcess?
 
     /// Creates the broker's folder and configuration and starts it; `credentials` turns anonymous access off.
-    /// `persistent` keeps sessions and queued messages across a restart of the broker.
-    public init(tls: TLSMaterial? = nil, credentials: Credentials? = nil, persistent: Bool = false) throws {
+    /// `persistent` keeps sessions and queued messages across a restart of the broker. `unlimitedQueues` lifts
+    /// mosquitto's 1000 messages queued and 20 in flight per client, so a slow subscriber under a benchmark's flood is
+    /// measured rather than dropped.
+    public init(tls: TLSMaterial? = nil, credentials: Credentials? = nil, persistent: Bool = false,
+                unlimitedQueues: Bool = false) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-broker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try Self.freePort()
@@ -30,6 +33,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         } else {
             config += "persistence false\n"
         }
+        if unlimitedQueues { config += "max_queued_messages 0\nmax_inflight_messages 0\n" }
         if let tls {
             config += "cafile \(tls.caCertificate.path)\ncertfile \(tls.serverCertificate.path)\nkeyfile \(tls.serverKey.path)\n"
         }
