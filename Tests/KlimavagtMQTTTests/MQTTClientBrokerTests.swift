@@ -116,6 +116,10 @@ struct MQTTClientBrokerTests {
     func tls() async throws {
         let material = try TLSMaterial.generate()
         let other = try TLSMaterial.generate(caName: "some other CA")
+        defer {
+            try? FileManager.default.removeItem(at: material.directory)
+            try? FileManager.default.removeItem(at: other.directory)
+        }
         let broker = try MosquittoBroker(tls: material)
         defer { broker.stop() }
         var good = options(broker, "tls")

@@ -104,6 +104,7 @@ struct AgentBrokerTests {
         let watcher = try await subscriber(broker, "klimavagt/e2e/alerts/+/event")
         defer { watcher.close() }
         let config = try writeConfig(site: "e2e", port: broker.port, speed: 3600)
+        defer { removeTemporaryFolder(containing: config) }
         let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", stateDirectory(of: config),
                                           "--exit-when-inputs-end"])
         let status = await agent.wait(seconds: 90)
@@ -154,6 +155,7 @@ struct AgentBrokerTests {
         let watcher = try await subscriber(broker, "klimavagt/lwt/status")
         defer { watcher.close() }
         let config = try writeConfig(site: "lwt", port: broker.port, speed: 1)
+        defer { removeTemporaryFolder(containing: config) }
         let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", stateDirectory(of: config)])
         defer { agent.signal(SIGKILL); agent.wait() }
         let messages = watcher.messages
@@ -171,6 +173,7 @@ struct AgentBrokerTests {
         let watcher = try await subscriber(broker, "klimavagt/term/status")
         defer { watcher.close() }
         let config = try writeConfig(site: "term", port: broker.port, speed: 1)
+        defer { removeTemporaryFolder(containing: config) }
         let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", stateDirectory(of: config)])
         let messages = watcher.messages
         _ = try await status("online", in: messages, within: 20)

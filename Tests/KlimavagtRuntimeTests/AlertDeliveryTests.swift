@@ -85,6 +85,7 @@ struct AlertDeliveryTests {
         let operator_ = try await persistentSubscriber(broker, site: "outage")
         defer { operator_.close() }
         let (config, state) = try site("outage", port: broker.port, withInput: true)
+        defer { removeTemporaryFolder(containing: config) }
         let messages = operator_.messages
         let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", state])
         defer { agent.signal(SIGKILL); agent.wait() }
@@ -107,6 +108,7 @@ struct AlertDeliveryTests {
         defer { broker.stop() }
         broker.stop()
         let (config, state) = try site("restart", port: broker.port, withInput: true)
+        defer { removeTemporaryFolder(containing: config) }
         let first = try Klimavagt.start(["run", "--config", config, "--state-dir", state])
         try await Task.sleep(for: .seconds(13))
         first.signal(SIGKILL)
@@ -119,6 +121,7 @@ struct AlertDeliveryTests {
         let operator_ = try await persistentSubscriber(broker, site: "restart")
         defer { operator_.close() }
         let (quietConfig, _) = try site("restart", port: broker.port, withInput: false)
+        defer { removeTemporaryFolder(containing: quietConfig) }
         let second = try Klimavagt.start(["run", "--config", quietConfig, "--state-dir", state])
         defer { second.signal(SIGKILL); second.wait() }
         let events = try await collect(operator_.messages, count: 4, seconds: 8)

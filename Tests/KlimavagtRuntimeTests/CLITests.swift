@@ -85,6 +85,7 @@ struct StatusCommandTests {
         defer { broker.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-status-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
         try "time,sensor,value\n2024-01-01T00:00:00Z,rain-1,3\n2024-01-01T00:00:01Z,rain-1,80\n"
             .write(to: folder.appendingPathComponent("trace.csv"), atomically: true, encoding: .utf8)
         try """
@@ -158,10 +159,18 @@ struct StatusCommandTests {
 
 /// `klimavagt mqtt probe` against real brokers: plain, TLS with the right and a wrong CA, wrong credentials, none.
 @Suite("CLI mqtt probe", .serialized)
-struct ProbeCommandTests {
+final class ProbeCommandTests {
+    /// The folders this test made (one per configuration, TLS material), removed when it ends.
+    private var folders: [URL] = []
+
+    deinit {
+        for folder in folders { try? FileManager.default.removeItem(at: folder) }
+    }
+
     func config(_ mqtt: String) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-probe-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folders.append(folder)
         let file = folder.appendingPathComponent("agent.yaml").path
         try "site: probe\nmqtt: \(mqtt)\nsensors:\n  - {id: level-1, unit: cm}\n".write(toFile: file, atomically: true, encoding: .utf8)
         return file
@@ -184,6 +193,7 @@ struct ProbeCommandTests {
     func tls() throws {
         let material = try TLSMaterial.generate()
         let other = try TLSMaterial.generate(caName: "some other CA")
+        folders += [material.directory, other.directory]
         let broker = try MosquittoBroker(tls: material)
         defer { broker.stop() }
         let good = try Klimavagt.run(["mqtt", "probe", "--config", config(
@@ -220,6 +230,7 @@ struct DoctorCommandTests {
         defer { broker.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-doctor-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("state"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("agent.yaml").path
         try "site: doctor\nmqtt: {host: 127.0.0.1, port: \(broker.port)}\nsensors:\n  - {id: level-1, unit: cm}\n"
             .write(toFile: config, atomically: true, encoding: .utf8)

@@ -43,6 +43,7 @@ struct CounterPersistenceTests {
         defer { broker.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-totals-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
         try Self.trace.write(to: folder.appendingPathComponent("trace.csv"), atomically: true, encoding: .utf8)
         try """
             site: totals

@@ -64,6 +64,7 @@ struct DeviceFixtureTests {
         let site = "fx-\(fixture.name.lowercased().replacingOccurrences(of: ".", with: "-"))"
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-fx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("agent.yaml").path
         let sensors = fixture.sensors.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n")
         try """

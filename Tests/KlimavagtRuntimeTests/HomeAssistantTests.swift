@@ -12,6 +12,7 @@ struct HomeAssistantTests {
         defer { broker.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-ha-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
         try """
             site: koege-havn
             mqtt: {host: 127.0.0.1, port: \(broker.port)}

@@ -40,6 +40,7 @@ struct MetricsTests {
         let port = try MosquittoBroker.freePort()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-metrics-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
         try """
             site: metrics
             mqtt: {host: 127.0.0.1, port: \(broker.port)}

@@ -13,6 +13,7 @@ struct RestartWindowTests {
         defer { broker.stop() }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-restart-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
         // Before the restart: 81 tips (16.2 mm) by 00:00:02, a cloudburst in a 20 s window. After: one tip at 00:00:05.
         try "time,sensor,value\n2024-01-01T00:00:00Z,rain-1,1\n2024-01-01T00:00:02Z,rain-1,80\n"
             .write(to: folder.appendingPathComponent("before.csv"), atomically: true, encoding: .utf8)

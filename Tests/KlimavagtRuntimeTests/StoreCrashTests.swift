@@ -17,6 +17,7 @@ struct StoreCrashTests {
     @Test("nothing flushed is lost, nothing is counted twice, damaged files are cut or set aside")
     func killAgainAndAgain() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("klimavagt-soak-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var lastFlushed: Int64 = -1
         var killedEarly = 0
         var awaitingCut = false

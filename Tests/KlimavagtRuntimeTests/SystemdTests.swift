@@ -88,6 +88,7 @@ struct SystemdTests {
             rules:
               - {id: high, kind: threshold, sensor: level-1, levels: {warning: 150}}
             """, logAsJournal: true)
+        defer { removeTemporaryFolder(containing: notify.path) }
         defer { agent.signal(SIGKILL); agent.wait() }
         let running = notify.receive(seconds: 20) { $0.filter { $0 == "WATCHDOG=1" }.count >= 2 }
         let ready = try #require(running.first { $0.hasPrefix("READY=1") }, "\(running)\n\(agent.output)")
@@ -114,6 +115,7 @@ struct SystemdTests {
             sensors:
               - {id: level-1, unit: cm}
             """)
+        defer { removeTemporaryFolder(containing: notify.path) }
         defer { agent.signal(SIGKILL); agent.wait() }
         let started = notify.receive(seconds: 20) { $0.contains { $0.hasPrefix("READY=1") } }
         try #require(started.contains { $0.hasPrefix("READY=1") }, "\(started)\n\(agent.output)")
@@ -179,6 +181,7 @@ struct SystemdTests {
             sensors:
               - {id: level-1, unit: cm}
             """)
+        defer { removeTemporaryFolder(containing: notify.path) }
         defer { agent.signal(SIGKILL); agent.wait() }
         // READY=1 comes after ten seconds of trying the broker; the connect is still hanging then.
         let running = notify.receive(seconds: 30) { $0.filter { $0 == "WATCHDOG=1" }.count >= 3 }
@@ -202,6 +205,7 @@ struct SystemdTests {
     @Test("systemd-analyze verify accepts the unit")
     func verify() throws {
         let unit = try unitUnderTest()
+        defer { removeTemporaryFolder(containing: unit) }
         let output = try run("/bin/sh", ["-c", "systemd-analyze verify --man=no '\(unit)' 2>&1; echo \"exit $?\""])
         #expect(output.hasSuffix("exit 0\n"), "\(output)")
     }
@@ -209,6 +213,7 @@ struct SystemdTests {
     @Test("systemd-analyze security --offline=yes rates the unit's exposure at 2.0 or lower")
     func exposure() throws {
         let unit = try unitUnderTest()
+        defer { removeTemporaryFolder(containing: unit) }
         let output = try run("/bin/sh", ["-c", "systemd-analyze security --offline=yes '\(unit)' 2>&1"])
         let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(output)")
         // "→ Overall exposure level for klimavagt.service: 1.5 OK :-)" (systemd 252 and 257 alike): the first number.

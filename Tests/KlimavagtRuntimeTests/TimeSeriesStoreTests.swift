@@ -24,6 +24,7 @@ struct TimeSeriesStoreTests {
     @Test("what was flushed comes back exactly after reopening, through journal records and snapshots")
     func recoversFlushedSamples() throws {
         let directory = try folder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var expected: [String: [(Int64, Double)]] = [:]
         var store: TimeSeriesStore? = try open(directory, compactAfter: 4096)
         var seed: UInt64 = 7
@@ -60,6 +61,7 @@ struct TimeSeriesStoreTests {
     @Test("a step of the wall clock is journalled, so recovery takes the samples after it as the live store did")
     func clockStepSurvivesRecovery() throws {
         let directory = try folder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var store: TimeSeriesStore? = try open(directory)
         let synced: Int64 = 1_796_000_000 * Self.second
         for index in 0..<100 { store!.append(sensor: "rain", value: 1, at: Timestamp(nanoseconds: synced + Int64(index) * Self.second)) }

@@ -154,3 +154,13 @@ public func run(_ program: String, _ arguments: [String]) throws -> String {
     }
     return text
 }
+
+/// Removes the folder a test made under the temporary directory for `file` (its configuration, its socket), with
+/// everything in it; a file anywhere else, or in a folder not named `klimavagt-…`, is left alone.
+public func removeTemporaryFolder(containing file: String) {
+    let folder = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL
+    let temporary = FileManager.default.temporaryDirectory.standardizedFileURL
+    guard folder.deletingLastPathComponent().path == temporary.path,
+          folder.lastPathComponent.hasPrefix("klimavagt-") else { return }
+    try? FileManager.default.removeItem(at: folder)
+}
