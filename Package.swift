@@ -35,13 +35,15 @@ let package = Package(
         ),
         // Pure Swift: samples, rolling windows, rules and alert lifecycle. No C, no I/O, no wall clock.
         .target(name: "KlimavagtCore"),
+        // The small system layer over Glibc: errno as an error, Unix socket addresses, the stop pipe of a poll thread.
+        .target(name: "KlimavagtSystem"),
         .target(
             name: "KlimavagtMQTT",
             dependencies: ["CMosquitto"]
         ),
         .target(
             name: "KlimavagtGPIO",
-            dependencies: ["CGPIOD"]
+            dependencies: ["CGPIOD", "KlimavagtSystem"]
         ),
         .target(
             name: "KlimavagtRuntime",
@@ -49,6 +51,7 @@ let package = Package(
                 "KlimavagtCore",
                 "KlimavagtMQTT",
                 "KlimavagtGPIO",
+                "KlimavagtSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import CGPIOD
 import Foundation
+import KlimavagtSystem
 
 /// A line requested for edge events, delivered with kernel timestamps through `edges`.
 ///
@@ -17,7 +18,7 @@ public final class GPIOLineMonitor: @unchecked Sendable {   // unchecked: libgpi
     /// The line request (libgpiod's, through the shim); nil once closed.
     private var line: UnsafeMutableRawPointer?
     private let chip: OpaquePointer
-    private var stopPipe: (read: Int32, write: Int32)
+    private let stopPipe: StopPipe
     private var started = false
     private let finished = DispatchSemaphore(value: 0)
 
@@ -45,17 +46,13 @@ public final class GPIOLineMonitor: @unchecked Sendable {   // unchecked: libgpi
             throw GPIOError.fromErrno(code, operation: "request line", chip: chipName, line: lineName,
                                       consumer: holder)
         }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
-            let code = errno
+        do {
+            stopPipe = try StopPipe()
+        } catch {
             klimavagt_gpio_request_release(requested)
-            throw GPIOError.fromErrno(code, operation: "create stop pipe", chip: chipName)
+            throw GPIOError.fromErrno(error.code, operation: "create stop pipe", chip: chipName)
         }
-        // Not inherited by a child spawned meanwhile (this module's Glibc has no pipe2).
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         self.line = requested
-        stopPipe = (fds[0], fds[1])
         start()
     }
 
@@ -82,21 +79,19 @@ public final class GPIOLineMonitor: @unchecked Sendable {   // unchecked: libgpi
         }
         self.line = nil
         let wasStarted = started
-        var byte: UInt8 = 1
-        _ = write(stopPipe.write, &byte, 1)
+        stopPipe.signal()
         lock.unlock()
         if wasStarted { finished.wait() }
         klimavagt_gpio_request_release(line)
         klimavagt_gpio_chip_close(chip)
-        Glibc.close(stopPipe.read)
-        Glibc.close(stopPipe.write)
+        stopPipe.close()
         sink.finish()
     }
 
     private func start() {
         guard let line else { return }
         let eventFD = klimavagt_gpio_request_fd(line)
-        let stopFD = stopPipe.read
+        let stopFD = stopPipe.readEnd
         started = true
         // The line handle stays valid until close() has joined this thread; only then is it released.
         nonisolated(unsafe) let handle = line

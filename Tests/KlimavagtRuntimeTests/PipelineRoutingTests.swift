@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
-@testable import KlimavagtRuntime
 import KlimavagtCore
+@testable import KlimavagtRuntime
 import Logging
+import Synchronization
 import Testing
 
 /// The pipeline in process, against a queue that records what it is handed (no broker, no journal, no store): what

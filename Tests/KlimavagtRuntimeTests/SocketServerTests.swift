@@ -1,6 +1,7 @@
 import Foundation
 import KlimavagtMQTT
 @testable import KlimavagtRuntime
+import KlimavagtSystem
 import KlimavagtTestSupport
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import KlimavagtSystem
 import Logging
 import ServiceLifecycle
 
@@ -44,22 +45,22 @@ public final class ControlServer: Service, Sendable {
     }
 
     /// Binds and listens; a stale socket left by a crash is replaced, one in use by a running agent is not.
-    static func listen(at path: String) throws(SocketError) -> Int32 {
+    static func listen(at path: String) throws(SystemCallError) -> Int32 {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         if (try? ControlClient.ask("ping", at: path)) != nil {
-            throw SocketError("bind", reason: "another agent is already listening there")
+            throw SystemCallError("bind", reason: "another agent is already listening there")
         }
         unlink(path)
         guard let address = UnixSocketAddress(path) else {
-            throw SocketError("bind", reason: "the path is too long for a Unix socket")
+            throw SystemCallError("bind", reason: "the path is too long for a Unix socket")
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SocketError("socket") }
+        guard fd >= 0 else { throw SystemCallError("socket") }
         let bound = address.withSocketAddress { bind(fd, $0, $1) }
         let failed = bound != 0 ? "bind" : chmod(path, 0o660) != 0 ? "chmod" : Glibc.listen(fd, SocketServer.backlog) != 0 ? "listen" : nil
         if let failed {
-            let error = SocketError(failed)
+            let error = SystemCallError(failed)
             close(fd)
             throw error
         }
@@ -77,14 +78,14 @@ public enum ControlClient {
     public static func ask(_ question: String, at path: String) throws(Unavailable) -> String {
         guard let address = UnixSocketAddress(path) else { throw Unavailable(description: "the socket path is too long") }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Unavailable(description: SocketError("socket").description) }
+        guard fd >= 0 else { throw Unavailable(description: SystemCallError("socket").description) }
         defer { close(fd) }
         let connected = address.withSocketAddress { connect(fd, $0, $1) }
         guard connected == 0 else {
             let reason = errno == ENOENT || errno == ECONNREFUSED
                 ? "the agent is not running (no control socket at \(path))"
                 : errno == EACCES ? "no permission to use \(path) (join the klimavagt group)"
-                : "cannot reach the agent at \(path): \(SocketError("connect").reason)"
+                : "cannot reach the agent at \(path): \(SystemCallError("connect").reason)"
             throw Unavailable(description: reason)
         }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)

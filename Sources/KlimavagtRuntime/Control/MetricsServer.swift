@@ -1,4 +1,5 @@
 import Foundation
+import KlimavagtSystem
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -54,10 +55,10 @@ public final class MetricsServer: Service, Sendable {
     }
 
     /// A TCP socket listening on 127.0.0.1 only; port 0 takes one the kernel picks.
-    static func listen(port: Int) throws(SocketError) -> Int32 {
-        guard let port = UInt16(exactly: port) else { throw SocketError("bind", reason: "port \(port) is not in 0...65535") }
+    static func listen(port: Int) throws(SystemCallError) -> Int32 {
+        guard let port = UInt16(exactly: port) else { throw SystemCallError("bind", reason: "port \(port) is not in 0...65535") }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SocketError("socket") }
+        guard fd >= 0 else { throw SystemCallError("socket") }
         var reuse: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
@@ -69,7 +70,7 @@ public final class MetricsServer: Service, Sendable {
         }
         let failed = bound != 0 ? "bind" : Glibc.listen(fd, SocketServer.backlog) != 0 ? "listen" : nil
         if let failed {
-            let error = SocketError(failed)
+            let error = SystemCallError(failed)
             close(fd)
             throw error
         }

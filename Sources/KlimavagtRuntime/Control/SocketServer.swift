@@ -1,4 +1,5 @@
 import Foundation
+import KlimavagtSystem
 import Synchronization
 
 /// Serves many clients at once on a listening socket: each sends one request, ended by `terminator` (or its end of
@@ -40,7 +41,7 @@ final class SocketServer: Sendable {
     static let backlog: Int32 = 1024
 
     private let listener: Int32
-    private let stopPipe: (read: Int32, write: Int32)
+    private let stopPipe: StopPipe
     /// Invariant: `stopRequested` turns true once, in the first `stop()`, before that call writes the stop pipe;
     /// `loopEnded` turns true once, after the loop thread has closed the listener and every connection, and
     /// `waiters` is empty from then on (each waiter is resumed exactly once).
@@ -56,23 +57,19 @@ final class SocketServer: Sendable {
     /// non-blocking here and closed when the loop ends, or at once if the server cannot start). `respond` turns a request's bytes, up to and with its
     /// terminator, into the answer's bytes.
     init(listener: Int32, name: String, terminator: [UInt8], limits: Limits = Limits(),
-         respond: @escaping @Sendable ([UInt8]) -> [UInt8]) throws(SocketError)
+         respond: @escaping @Sendable ([UInt8]) -> [UInt8]) throws(SystemCallError)
     {
         precondition(!terminator.isEmpty, "a request needs a terminator")
         let flags = fcntl(listener, F_GETFL)
-        var ends: [Int32] = [0, 0]
-        let failed = flags < 0 || fcntl(listener, F_SETFL, flags | O_NONBLOCK) != 0 ? "fcntl" : pipe(&ends) != 0 ? "pipe" : nil
-        if let failed {
-            let error = SocketError(failed)
+        do throws(SystemCallError) {
+            guard flags >= 0, fcntl(listener, F_SETFL, flags | O_NONBLOCK) == 0 else { throw SystemCallError("fcntl") }
+            stopPipe = try StopPipe()
+        } catch {
             close(listener)
             throw error
         }
         self.listener = listener
-        // Not inherited by a child spawned meanwhile (Glibc's Swift module has no pipe2).
-        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
-        stopPipe = (ends[0], ends[1])
-        Thread { [self, stopRead = ends[0]] in
+        Thread { [self, stopRead = stopPipe.readEnd] in
             // Linux takes a thread's name (15 bytes at most) only from the thread itself.
             Thread.current.name = String(decoding: Array(name.utf8.prefix(15)), as: UTF8.self)
             Loop(listener: listener, stop: stopRead, terminator: terminator, limits: limits, respond: respond).run()
@@ -92,10 +89,7 @@ final class SocketServer: Sendable {
             defer { state.stopRequested = true }
             return !state.stopRequested
         }
-        if first {
-            var byte: UInt8 = 1
-            _ = write(stopPipe.write, &byte, 1)
-        }
+        if first { stopPipe.signal() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ended = lifecycle.withLock { state in
                 if !state.loopEnded { state.waiters.append(continuation) }
@@ -103,10 +97,7 @@ final class SocketServer: Sendable {
             }
             if ended { continuation.resume() }
         }
-        if first {
-            close(stopPipe.read)
-            close(stopPipe.write)
-        }
+        if first { stopPipe.close() }
     }
 
     /// One client: its request as it arrives, then its answer as the socket takes it.

@@ -1,8 +1,8 @@
-import Synchronization
 import KlimavagtCore
 import KlimavagtMQTT
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Readings from JSON payloads on MQTT topics (Tasmota, Shelly, TTN, any JSON), through the agent's broker session.
 ///

@@ -1,6 +1,6 @@
-import Synchronization
 import Foundation
 import KlimavagtCore
+import Synchronization
 
 /// Turns MQTT messages into readings for the sensors whose topic filters match, and says why a payload gave none.
 ///

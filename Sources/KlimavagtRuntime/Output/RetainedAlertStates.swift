@@ -1,8 +1,8 @@
-import Synchronization
 import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
 import Logging
+import Synchronization
 
 /// The broker's copy of each rule's alert state: the agent's own retained `PREFIX/alerts/<rule>/state` messages,
 /// read once at start so that `seq` and a firing state survive the loss of every local state file.

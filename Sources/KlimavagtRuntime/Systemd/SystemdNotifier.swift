@@ -1,4 +1,5 @@
 import Foundation
+import KlimavagtSystem
 
 /// Tells systemd how the service is doing through `$NOTIFY_SOCKET` (sd_notify(3)): `READY=1`, `STATUS=...`,
 /// `WATCHDOG=1`, `RELOADING=1`, `STOPPING=1`. Without the variable (not started by systemd with Type=notify) it does nothing.

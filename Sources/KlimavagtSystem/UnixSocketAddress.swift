@@ -1,14 +1,14 @@
-import Foundation
+import Glibc
 
 /// The address of a Unix socket, for the control socket (its server and `ControlClient`) and systemd's notify
 /// socket: a path, or with a leading `@` a name in the abstract namespace (a leading NUL and no terminator).
-struct UnixSocketAddress {
+public struct UnixSocketAddress {
     private var storage = sockaddr_un()
     /// The address's length as bind(2), connect(2) and sendto(2) take it.
-    let length: socklen_t
+    public let length: socklen_t
 
     /// Nil if `path` is too long for a Unix socket (107 bytes).
-    init?(_ path: String) {
+    public init?(_ path: String) {
         storage.sun_family = sa_family_t(AF_UNIX)
         var bytes = Array(path.utf8)
         let abstract = bytes.first == UInt8(ascii: "@")
@@ -21,7 +21,7 @@ struct UnixSocketAddress {
     }
 
     /// Calls `body` with the address as a `sockaddr` and its length.
-    func withSocketAddress<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+    public func withSocketAddress<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
         withUnsafePointer(to: storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }
