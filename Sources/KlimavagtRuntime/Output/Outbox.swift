@@ -4,6 +4,7 @@ import KlimavagtCore
 import KlimavagtMQTT
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Delivers alert events and states, then telemetry, to the broker in the order they were produced.
 ///
@@ -12,7 +13,7 @@ import ServiceLifecycle
 /// in order. Telemetry (sensor states) is kept in memory under a quota and dropped oldest-first beyond it. Each
 /// message waits for its PUBACK before the next is sent. Thread-safety: `enqueue` may be called from any task; one
 /// delivery loop runs in `run()`.
-public final class Outbox: Service, @unchecked Sendable {   // unchecked: its state is guarded by `lock` (see there), not yet a Mutex
+public final class Outbox: Service, Sendable {
     public enum Message: Sendable {
         case alert(AlertEvent, since: Timestamp)
         case retained(topic: String, payload: String)
@@ -21,7 +22,7 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
         case alertState(topic: String, payload: String)
     }
 
-    private struct AlertItem {
+    fileprivate struct AlertItem {
         var journalNumber: Int64?
         var event: AlertEvent
         var since: Timestamp
@@ -29,7 +30,7 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
     }
 
     /// What the ordered lane holds: alert events, and rules' states published again at start.
-    private enum Ordered {
+    fileprivate enum Ordered {
         case alert(AlertItem)
         case state(topic: String, payload: String)
 
@@ -38,25 +39,31 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
         }
     }
 
+    /// What waits for the broker, and the journal (which is not thread-safe), all behind `queue`'s lock.
+    fileprivate struct Queue {
+        let journal: OutboxJournal?
+        let logger: Logger
+        let telemetryQuota: Int
+        /// Invariant: an alert is in `alerts` exactly while its journal entry waits for the broker's acknowledgement.
+        var alerts: [Ordered] = []
+        /// Oldest first; a deque, as the head is delivered and, over the quota, dropped: an array shifted all its
+        /// messages each time, a fifth of the agent's instructions when the broker fell behind a flood.
+        var telemetry = Deque<(topic: String, payload: String)>()
+        var droppedTelemetry = 0
+        var journalErrors = 0
+        var lastJournalError: String?
+        /// Lifecycles adopted from elsewhere (the broker's retained states), newer than the journal's at the time.
+        var restored: [String: AlertLifecycle] = [:]
+    }
+
     private let client: MQTTClient
     private let topics: ContractTopics
     private let clock: any AgentClock
     private let logger: Logger
-    private let journal: OutboxJournal?
-    private let telemetryQuota: Int
+    private let hasJournal: Bool
     private let drainTimeout: Duration
-    /// Guards `alerts`, `telemetry`, the counts below and every use of `journal` (which is not thread-safe).
-    /// Invariant: an alert is in `alerts` exactly while its journal entry waits for the broker's acknowledgement.
-    private let lock = NSLock()
-    private var alerts: [Ordered] = []
-    /// Oldest first; a deque, as the head is delivered and, over the quota, dropped: an array shifted all its
-    /// messages each time, a fifth of the agent's instructions when the broker fell behind a flood.
-    private var telemetry = Deque<(topic: String, payload: String)>()
-    private var droppedTelemetry = 0
-    private var journalErrors = 0
-    private var lastJournalError: String?
-    /// Lifecycles adopted from elsewhere (the broker's retained states), newer than the journal's at the time.
-    private var restored: [String: AlertLifecycle] = [:]
+    /// Every use of the journal and of what waits is under this lock, so journal order is queue order.
+    private let queue: Mutex<Queue>
     private let signals: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
@@ -68,32 +75,36 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
         self.topics = ContractTopics(prefix: prefix)
         self.clock = clock
         self.logger = logger
-        self.telemetryQuota = telemetryQuota
         self.drainTimeout = drainTimeout
-        journal = try stateDirectory.map { try OutboxJournal(directory: $0, logger: logger) }
+        let journal = try stateDirectory.map { try OutboxJournal(directory: $0, logger: logger) }
+        hasJournal = journal != nil
         (signals, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
-        alerts = (journal?.pending ?? []).map {
+        var queue = Queue(journal: journal, logger: logger, telemetryQuota: telemetryQuota)
+        queue.alerts = (journal?.pending ?? []).map {
             .alert(AlertItem(journalNumber: $0.number, event: $0.event, since: $0.since, publishedAt: $0.publishedAt))
         }
-        if !alerts.isEmpty { signal.yield() }
+        let waiting = !queue.alerts.isEmpty
+        self.queue = Mutex(queue)
+        if waiting { signal.yield() }
     }
 
     /// The lifecycle of every rule as the journal last recorded it, to carry `seq` and state across a restart.
     public var restoredLifecycles: [String: AlertLifecycle] {
-        lock.withLock { (journal?.lifecycles ?? [:]).merging(restored) { $0.seq >= $1.seq ? $0 : $1 } }
+        queue.withLock { ($0.journal?.lifecycles ?? [:]).merging($0.restored) { $0.seq >= $1.seq ? $0 : $1 } }
     }
 
     /// Takes each rule's lifecycle from `lifecycles` where it is newer (a higher seq) than the journal's, and journals
     /// it; without a journal they are kept for this run.
     public func adopt(_ lifecycles: [String: AlertLifecycle]) {
-        lock.withLock {
+        queue.withLock { queue in
             for (rule, lifecycle) in lifecycles.sorted(by: { $0.key < $1.key }) {
-                guard (restored[rule]?.seq ?? journal?.lifecycles[rule]?.seq ?? -1) < lifecycle.seq else { continue }
-                restored[rule] = lifecycle
+                guard (queue.restored[rule]?.seq ?? queue.journal?.lifecycles[rule]?.seq ?? -1) < lifecycle.seq
+                else { continue }
+                queue.restored[rule] = lifecycle
                 do {
-                    try journal?.adopt(lifecycle, rule: rule)
+                    try queue.journal?.adopt(lifecycle, rule: rule)
                 } catch {
-                    noteJournalError(error)
+                    queue.noteJournalError(error)
                     logger.error("outbox: cannot write the restored state of rule \(rule) to the journal (\(error)); it is kept in memory only")
                 }
             }
@@ -102,76 +113,17 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
 
     /// The journal's size and its write failures (a full disk or quota), for the CLI's status.
     public var journalHealth: (path: String?, bytes: UInt64, writeErrors: Int, lastError: String?) {
-        lock.withLock { (journal?.path, journal?.size ?? 0, journalErrors, lastJournalError) }
-    }
-
-    private func noteJournalError(_ error: any Error) {
-        journalErrors += 1
-        lastJournalError = "\(FileErrorText.describe(error))"
+        queue.withLock { ($0.journal?.path, $0.journal?.size ?? 0, $0.journalErrors, $0.lastJournalError) }
     }
 
     /// Alert events waiting for the broker, and telemetry messages waiting or dropped.
     public var depth: (alerts: Int, telemetry: Int, droppedTelemetry: Int) {
-        lock.withLock { (alerts.count { $0.isAlert }, telemetry.count, droppedTelemetry) }
+        queue.withLock { queue in (queue.alerts.count { $0.isAlert }, queue.telemetry.count, queue.droppedTelemetry) }
     }
 
     public func enqueue(_ message: Message) {
-        lock.lock()
-        switch message {
-        case .alert(let event, let since):
-            var number: Int64?
-            if journalCatchUp() {
-                do {
-                    number = try journal?.append(event, since: since).number
-                } catch {
-                    noteJournalError(error)
-                    logger.error("outbox: cannot write alert \(event.rule) seq \(event.seq) to the journal (\(FileErrorText.describe(error))); it is kept in memory until the journal can be written")
-                }
-            } else {
-                logger.error("outbox: alert \(event.rule) seq \(event.seq) is kept in memory until the journal can be written")
-            }
-            alerts.append(.alert(AlertItem(journalNumber: number, event: event, since: since)))
-        case .alertState(let topic, let payload):
-            alerts.append(.state(topic: topic, payload: payload))
-        case .retained(let topic, let payload):
-            telemetry.append((topic, payload))
-            if telemetry.count > telemetryQuota {
-                telemetry.removeFirst(telemetry.count - telemetryQuota)
-                droppedTelemetry += 1
-                if droppedTelemetry == 1 || droppedTelemetry % 1000 == 0 {
-                    logger.warning("outbox: telemetry over its quota of \(telemetryQuota); \(droppedTelemetry) oldest messages dropped so far")
-                }
-            }
-        }
-        lock.unlock()
+        queue.withLock { $0.enqueue(message) }
         signal.yield()
-    }
-
-    /// Writes the alerts that a failed journal write left in memory only to the journal, in order, with their first
-    /// publication if they have one; true when none is left (or there is no journal). The caller holds `lock`.
-    /// Journal order stays decision order: a new event is appended only after every earlier one is in.
-    private func journalCatchUp() -> Bool {
-        guard let journal else { return true }
-        var written = 0
-        defer {
-            if written > 0 {
-                logger.notice("outbox: \(written) alert events kept in memory while the journal could not be written are in it now")
-            }
-        }
-        for index in alerts.indices {
-            guard case .alert(var item) = alerts[index], item.journalNumber == nil else { continue }
-            do {
-                let number = try journal.append(item.event, since: item.since).number
-                item.journalNumber = number
-                alerts[index] = .alert(item)
-                if let published = item.publishedAt { try journal.markPublished(number, at: published) }
-                written += 1
-            } catch {
-                noteJournalError(error)
-                return false
-            }
-        }
-        return true
     }
 
     /// Ends the queue: `run()` returns once everything enqueued before has been delivered (or the drain times out).
@@ -202,18 +154,18 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
         }
         let left = depth
         if left.alerts > 0 {
-            logger.warning("outbox: \(left.alerts) alert events not yet acknowledged; \(journal == nil ? "they are lost (no state directory)" : "the journal delivers them after the restart")")
+            logger.warning("outbox: \(left.alerts) alert events not yet acknowledged; \(!hasJournal ? "they are lost (no state directory)" : "the journal delivers them after the restart")")
         }
     }
 
     /// Delivers queued messages, alerts first, until the queue is empty or the task is cancelled.
     private func drain() async {
         while !Task.isCancelled {
-            if let first = lock.withLock({ alerts.first }) {
+            if let first = queue.withLock({ $0.alerts.first }) {
                 guard case .alert(var item) = first else {
                     if case .state(let topic, let payload) = first {
                         guard await deliver(topic: topic, payload: payload, retain: true) else { return }
-                        lock.withLock { _ = alerts.removeFirst() }
+                        queue.withLock { _ = $0.alerts.removeFirst() }
                     }
                     continue
                 }
@@ -221,17 +173,17 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
                     let now = clock.now()
                     item.publishedAt = now
                     // The journal is not thread-safe: every write to it, here as in `enqueue`, is under the lock.
-                    lock.withLock {
-                        _ = journalCatchUp()
-                        if case .alert(let head) = alerts[0], let number = head.journalNumber {
-                            do { try journal?.markPublished(number, at: now) } catch {
-                                noteJournalError(error)
+                    queue.withLock { queue in
+                        _ = queue.journalCatchUp()
+                        if case .alert(let head) = queue.alerts[0], let number = head.journalNumber {
+                            do { try queue.journal?.markPublished(number, at: now) } catch {
+                                queue.noteJournalError(error)
                                 logger.error("outbox: cannot record publication in the journal: \(FileErrorText.describe(error))")
                             }
                         }
-                        if case .alert(var head) = alerts[0] {
+                        if case .alert(var head) = queue.alerts[0] {
                             head.publishedAt = now
-                            alerts[0] = .alert(head)
+                            queue.alerts[0] = .alert(head)
                         }
                     }
                 }
@@ -240,20 +192,20 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
                 guard await deliver(topic: topics.alertEvent(event.rule), payload: event.json, retain: false),
                       await deliver(topic: topics.alertState(event.rule), payload: event.stateJSON(since: item.since), retain: true)
                 else { return }
-                lock.withLock {
+                queue.withLock { queue in
                     // The head's own number: a catch-up may have journalled it while it was being delivered.
-                    if case .alert(let head) = alerts[0], let number = head.journalNumber {
-                        do { try journal?.markAcknowledged(number) } catch {
-                            noteJournalError(error)
+                    if case .alert(let head) = queue.alerts[0], let number = head.journalNumber {
+                        do { try queue.journal?.markAcknowledged(number) } catch {
+                            queue.noteJournalError(error)
                             logger.error("outbox: cannot record an acknowledgement in the journal: \(error)")
                         }
                     }
-                    alerts.removeFirst()
+                    queue.alerts.removeFirst()
                 }
                 logger.info("alert \(event.rule) \(event.state.rawValue) \(event.severity.rawValue): \(event.message)")
-            } else if let message = lock.withLock({ telemetry.first }) {
+            } else if let message = queue.withLock({ $0.telemetry.first }) {
                 guard await deliver(topic: message.topic, payload: message.payload, retain: true) else { return }
-                lock.withLock { _ = telemetry.removeFirst() }
+                queue.withLock { _ = $0.telemetry.removeFirst() }
             } else {
                 return
             }
@@ -278,5 +230,68 @@ public final class Outbox: Service, @unchecked Sendable {   // unchecked: its st
             }
         }
         return false
+    }
+}
+
+extension Outbox.Queue {
+    mutating func enqueue(_ message: Outbox.Message) {
+        switch message {
+        case .alert(let event, let since):
+            var number: Int64?
+            if journalCatchUp() {
+                do {
+                    number = try journal?.append(event, since: since).number
+                } catch {
+                    noteJournalError(error)
+                    logger.error("outbox: cannot write alert \(event.rule) seq \(event.seq) to the journal (\(FileErrorText.describe(error))); it is kept in memory until the journal can be written")
+                }
+            } else {
+                logger.error("outbox: alert \(event.rule) seq \(event.seq) is kept in memory until the journal can be written")
+            }
+            alerts.append(.alert(Outbox.AlertItem(journalNumber: number, event: event, since: since)))
+        case .alertState(let topic, let payload):
+            alerts.append(.state(topic: topic, payload: payload))
+        case .retained(let topic, let payload):
+            telemetry.append((topic, payload))
+            if telemetry.count > telemetryQuota {
+                telemetry.removeFirst(telemetry.count - telemetryQuota)
+                droppedTelemetry += 1
+                if droppedTelemetry == 1 || droppedTelemetry % 1000 == 0 {
+                    logger.warning("outbox: telemetry over its quota of \(telemetryQuota); \(droppedTelemetry) oldest messages dropped so far")
+                }
+            }
+        }
+    }
+
+    /// Writes the alerts that a failed journal write left in memory only to the journal, in order, with their first
+    /// publication if they have one; true when none is left (or there is no journal).
+    /// Journal order stays decision order: a new event is appended only after every earlier one is in.
+    mutating func journalCatchUp() -> Bool {
+        guard let journal else { return true }
+        var written = 0
+        defer {
+            if written > 0 {
+                logger.notice("outbox: \(written) alert events kept in memory while the journal could not be written are in it now")
+            }
+        }
+        for index in alerts.indices {
+            guard case .alert(var item) = alerts[index], item.journalNumber == nil else { continue }
+            do {
+                let number = try journal.append(item.event, since: item.since).number
+                item.journalNumber = number
+                alerts[index] = .alert(item)
+                if let published = item.publishedAt { try journal.markPublished(number, at: published) }
+                written += 1
+            } catch {
+                noteJournalError(error)
+                return false
+            }
+        }
+        return true
+    }
+
+    mutating func noteJournalError(_ error: any Error) {
+        journalErrors += 1
+        lastJournalError = "\(FileErrorText.describe(error))"
     }
 }
