@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "KlimavagtRuntimeTests",
             dependencies: [
-                "KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore", "KlimavagtTestSupport",
+                "KlimavagtRuntime", "KlimavagtMQTT", "KlimavagtCore", "KlimavagtSystem", "KlimavagtTestSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],

@@ -205,6 +205,7 @@ public enum Agent {
                 topic: configuration.topics.health, outbox: outbox, health: health,
                 started: SystemClock().now(), version: version, interval: .seconds(60))))
         }
+        control.append(.init(service: StartupCodeRelease(delay: .seconds(10), logger: logger)))
         let pipelineService = PipelineService(pipeline: pipeline, exitWhenInputsEnd: exitWhenInputsEnd)
         let group = ServiceGroup(configuration: .init(
             services: [
