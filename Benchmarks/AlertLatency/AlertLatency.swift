@@ -82,10 +82,11 @@ final class LatencyRig: @unchecked Sendable {
         logger.logLevel = .error
         let client = try MQTTClient(configuration.mqtt)
         try await client.connect()
-        let outbox = try Outbox(client: client, prefix: configuration.prefix, clock: SystemClock(), logger: logger,
-                                stateDirectory: folder.appendingPathComponent("state").path)
+        let ledger = try AlertLedger(stateDirectory: folder.appendingPathComponent("state").path, logger: logger)
+        let outbox = Outbox(client: client, prefix: configuration.prefix, clock: SystemClock(), logger: logger,
+                            ledger: ledger)
         let pipeline = try Pipeline(configuration: configuration, clock: SystemClock(), outbox: outbox,
-                                    restored: outbox.restoredLifecycles, logger: logger)
+                                    restored: ledger.lifecycles, logger: logger)
         let delivery = Task { try await outbox.run() }
         return LatencyRig(broker: broker, folder: folder, client: client, outbox: outbox, pipeline: pipeline,
                           delivery: delivery)

@@ -27,8 +27,10 @@ struct OutboxTests {
     /// An outbox on `port` (nothing need listen there) with its journal in `folder`.
     static func outbox(port: Int, folder: String, telemetryQuota: Int = 1000) throws -> (Outbox, MQTTClient) {
         let client = try MQTTClient(MQTTOptions(port: port, clientID: "outbox-\(UUID().uuidString.prefix(8))"))
-        let outbox = try Outbox(client: client, prefix: "klimavagt/t", clock: FixedClock(time: start),
-                                logger: Logger(label: "test"), stateDirectory: folder, telemetryQuota: telemetryQuota)
+        let logger = Logger(label: "test")
+        let outbox = Outbox(client: client, prefix: "klimavagt/t", clock: FixedClock(time: start), logger: logger,
+                            ledger: try AlertLedger(stateDirectory: folder, logger: logger),
+                            telemetryQuota: telemetryQuota)
         return (outbox, client)
     }
 
@@ -51,8 +53,8 @@ struct OutboxTests {
 
         // The restart: the journal gives the rule's lifecycle and the three events, in order.
         let (second, client) = try Self.outbox(port: broker.port, folder: folder)
-        #expect(second.restoredLifecycles["surge"]?.seq == 3)
-        #expect(second.restoredLifecycles["surge"]?.state == .resolved)
+        #expect(second.ledger.lifecycles["surge"]?.seq == 3)
+        #expect(second.ledger.lifecycles["surge"]?.state == .resolved)
         #expect(second.depth.alerts == 3)
 
         let watcher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "outbox-watch"))
@@ -82,7 +84,7 @@ struct OutboxTests {
         let (third, thirdClient) = try Self.outbox(port: broker.port, folder: folder)
         defer { thirdClient.close() }
         #expect(third.depth.alerts == 0)
-        #expect(third.restoredLifecycles["surge"]?.seq == 3)
+        #expect(third.ledger.lifecycles["surge"]?.seq == 3)
     }
 
     @Test("telemetry over the quota drops the oldest and counts it; alert events are never dropped")

@@ -34,8 +34,8 @@ struct RestartPlausibilityTests {
         let start = Timestamp(seconds: 1_800_000_000)
         func pipeline(at time: Timestamp, store: TimeSeriesStore) throws -> Pipeline {
             let client = try MQTTClient(configuration.mqtt)
-            let outbox = try Outbox(client: client, prefix: configuration.prefix, clock: FixedClock(time: time),
-                                    logger: logger, stateDirectory: nil)
+            let outbox = Outbox(client: client, prefix: configuration.prefix, clock: FixedClock(time: time),
+                                logger: logger, ledger: try AlertLedger(stateDirectory: nil, logger: logger))
             return try Pipeline(configuration: configuration, clock: FixedClock(time: time), outbox: outbox,
                                 logger: logger, store: store)
         }

@@ -39,10 +39,10 @@ struct RestartRenotifyTests {
         let clock = SettableClock(start)
         func pipeline() throws -> (Pipeline, Outbox) {
             let client = try MQTTClient(configuration.mqtt)
-            let outbox = try Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger,
-                                    stateDirectory: folder + "/state")
+            let outbox = Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger,
+                                ledger: try AlertLedger(stateDirectory: folder + "/state", logger: logger))
             return (try Pipeline(configuration: configuration, clock: clock, outbox: outbox,
-                                 restored: outbox.restoredLifecycles, logger: logger,
+                                 restored: outbox.ledger.lifecycles, logger: logger,
                                  stateDirectory: folder + "/state"), outbox)
         }
         let (before, firstOutbox) = try pipeline()
@@ -55,7 +55,7 @@ struct RestartRenotifyTests {
         // A year later, with the rule still firing in the journal: due 10 minutes after its last event, long past.
         clock.set(start + .seconds(365 * 86_400))
         let (after, secondOutbox) = try pipeline()
-        #expect(secondOutbox.restoredLifecycles["surge"]?.state == .firing)
+        #expect(secondOutbox.ledger.lifecycles["surge"]?.state == .firing)
         after.start()
         var events: [AlertEvent] = []
         for _ in 0..<500 where events.isEmpty {   // the timer fires at once; wait at most 10 s for it

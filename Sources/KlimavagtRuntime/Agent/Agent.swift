@@ -99,20 +99,22 @@ public enum Agent {
         } catch {
             throw StartError(description: error.description, exitStatus: 78)
         }
-        let outbox: Outbox
+        // The durable alert state: its owner, the ledger, is read here once, at start; the outbox records in it.
+        let ledger: AlertLedger
         do {
-            outbox = try Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger,
-                                stateDirectory: stateDirectory, telemetryQuota: configuration.telemetryQuota)
+            ledger = try AlertLedger(stateDirectory: stateDirectory, logger: logger)
         } catch {
             client.close()
             throw StartError(description: "state directory \(stateDirectory): \(FileErrorText.describe(error))",
                              exitStatus: 78)
         }
-        let merged = RetainedAlertStates.merge(local: outbox.restoredLifecycles, retained: retained.lifecycles)
+        let merged = RetainedAlertStates.merge(local: ledger.lifecycles, retained: retained.lifecycles)
         for taken in merged.fromBroker {
             logger.notice("alert states: rule \(taken.rule) restored from the broker's retained state (seq \(taken.retained); the journal had \(taken.local))")
         }
-        outbox.adopt(merged.lifecycles)
+        ledger.adopt(merged.lifecycles)
+        let outbox = Outbox(client: client, prefix: configuration.prefix, clock: clock, logger: logger, ledger: ledger,
+                            telemetryQuota: configuration.telemetryQuota)
         let store: TimeSeriesStore
         do {
             let rawBytes = configuration.storeRawBytes
@@ -133,7 +135,7 @@ public enum Agent {
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(configuration: configuration, clock: clock, outbox: outbox,
-                                    restored: outbox.restoredLifecycles, logger: logger,
+                                    restored: ledger.lifecycles, logger: logger,
                                     stateDirectory: stateDirectory, telemetryInterval: configuration.telemetryInterval,
                                     store: store, version: version)
         } catch {

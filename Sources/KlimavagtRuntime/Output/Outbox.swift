@@ -39,9 +39,9 @@ public final class Outbox: Service, Sendable {
         }
     }
 
-    /// What waits for the broker, and the journal (which is not thread-safe), all behind `queue`'s lock.
+    /// What waits for the broker, behind `queue`'s lock; the ledger is recorded in under it too.
     fileprivate struct Queue {
-        let journal: OutboxJournal?
+        let ledger: AlertLedger
         let logger: Logger
         let telemetryQuota: Int
         /// Invariant: an alert is in `alerts` exactly while its journal entry waits for the broker's acknowledgement.
@@ -50,37 +50,33 @@ public final class Outbox: Service, Sendable {
         /// messages each time, a fifth of the agent's instructions when the broker fell behind a flood.
         var telemetry = Deque<(topic: String, payload: String)>()
         var droppedTelemetry = 0
-        var journalErrors = 0
-        var lastJournalError: String?
-        /// Lifecycles adopted from elsewhere (the broker's retained states), newer than the journal's at the time.
-        var restored: [String: AlertLifecycle] = [:]
     }
 
     private let client: MQTTClient
     private let topics: ContractTopics
     private let clock: any AgentClock
     private let logger: Logger
-    private let hasJournal: Bool
+    /// The durable alert state, which the outbox records delivery in; the agent owns it.
+    public let ledger: AlertLedger
     private let drainTimeout: Duration
-    /// Every use of the journal and of what waits is under this lock, so journal order is queue order.
+    /// What waits, and every record of an alert in the ledger, are under this lock, so journal order is queue order.
     private let queue: Mutex<Queue>
     private let signals: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
-    /// Opens the journal in `stateDirectory` (none keeps alerts in memory only) and queues what it still holds.
-    public init(client: MQTTClient, prefix: String, clock: any AgentClock, logger: Logger, stateDirectory: String?,
-                telemetryQuota: Int = 1000, drainTimeout: Duration = .seconds(5)) throws
+    /// Delivers for `ledger`, first the events from before the restart that it still holds.
+    public init(client: MQTTClient, prefix: String, clock: any AgentClock, logger: Logger, ledger: AlertLedger,
+                telemetryQuota: Int = 1000, drainTimeout: Duration = .seconds(5))
     {
         self.client = client
         self.topics = ContractTopics(prefix: prefix)
         self.clock = clock
         self.logger = logger
         self.drainTimeout = drainTimeout
-        let journal = try stateDirectory.map { try OutboxJournal(directory: $0, logger: logger) }
-        hasJournal = journal != nil
+        self.ledger = ledger
         (signals, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
-        var queue = Queue(journal: journal, logger: logger, telemetryQuota: telemetryQuota)
-        queue.alerts = (journal?.pending ?? []).map {
+        var queue = Queue(ledger: ledger, logger: logger, telemetryQuota: telemetryQuota)
+        queue.alerts = ledger.pending.map {
             .alert(AlertItem(journalNumber: $0.number, event: $0.event, since: $0.since, publishedAt: $0.publishedAt))
         }
         let waiting = !queue.alerts.isEmpty
@@ -88,32 +84,9 @@ public final class Outbox: Service, Sendable {
         if waiting { signal.yield() }
     }
 
-    /// The lifecycle of every rule as the journal last recorded it, to carry `seq` and state across a restart.
-    public var restoredLifecycles: [String: AlertLifecycle] {
-        queue.withLock { ($0.journal?.lifecycles ?? [:]).merging($0.restored) { $0.seq >= $1.seq ? $0 : $1 } }
-    }
-
-    /// Takes each rule's lifecycle from `lifecycles` where it is newer (a higher seq) than the journal's, and journals
-    /// it; without a journal they are kept for this run.
-    public func adopt(_ lifecycles: [String: AlertLifecycle]) {
-        queue.withLock { queue in
-            for (rule, lifecycle) in lifecycles.sorted(by: { $0.key < $1.key }) {
-                guard (queue.restored[rule]?.seq ?? queue.journal?.lifecycles[rule]?.seq ?? -1) < lifecycle.seq
-                else { continue }
-                queue.restored[rule] = lifecycle
-                do {
-                    try queue.journal?.adopt(lifecycle, rule: rule)
-                } catch {
-                    queue.noteJournalError(error)
-                    logger.error("outbox: cannot write the restored state of rule \(rule) to the journal (\(error)); it is kept in memory only")
-                }
-            }
-        }
-    }
-
     /// The journal's size and its write failures (a full disk or quota), for the CLI's status.
     public var journalHealth: (path: String?, bytes: UInt64, writeErrors: Int, lastError: String?) {
-        queue.withLock { ($0.journal?.path, $0.journal?.size ?? 0, $0.journalErrors, $0.lastJournalError) }
+        ledger.health
     }
 
     /// Alert events waiting for the broker, and telemetry messages waiting or dropped.
@@ -154,7 +127,7 @@ public final class Outbox: Service, Sendable {
         }
         let left = depth
         if left.alerts > 0 {
-            logger.warning("outbox: \(left.alerts) alert events not yet acknowledged; \(!hasJournal ? "they are lost (no state directory)" : "the journal delivers them after the restart")")
+            logger.warning("outbox: \(left.alerts) alert events not yet acknowledged; \(!ledger.isDurable ? "they are lost (no state directory)" : "the journal delivers them after the restart")")
         }
     }
 
@@ -176,8 +149,7 @@ public final class Outbox: Service, Sendable {
                     queue.withLock { queue in
                         _ = queue.journalCatchUp()
                         if case .alert(let head) = queue.alerts[0], let number = head.journalNumber {
-                            do { try queue.journal?.markPublished(number, at: now) } catch {
-                                queue.noteJournalError(error)
+                            do { try ledger.recordPublished(number, at: now) } catch {
                                 logger.error("outbox: cannot record publication in the journal: \(FileErrorText.describe(error))")
                             }
                         }
@@ -195,8 +167,7 @@ public final class Outbox: Service, Sendable {
                 queue.withLock { queue in
                     // The head's own number: a catch-up may have journalled it while it was being delivered.
                     if case .alert(let head) = queue.alerts[0], let number = head.journalNumber {
-                        do { try queue.journal?.markAcknowledged(number) } catch {
-                            queue.noteJournalError(error)
+                        do { try ledger.recordAcknowledged(number) } catch {
                             logger.error("outbox: cannot record an acknowledgement in the journal: \(error)")
                         }
                     }
@@ -240,9 +211,8 @@ extension Outbox.Queue {
             var number: Int64?
             if journalCatchUp() {
                 do {
-                    number = try journal?.append(event, since: since).number
+                    number = try ledger.record(event, since: since)
                 } catch {
-                    noteJournalError(error)
                     logger.error("outbox: cannot write alert \(event.rule) seq \(event.seq) to the journal (\(FileErrorText.describe(error))); it is kept in memory until the journal can be written")
                 }
             } else {
@@ -267,7 +237,7 @@ extension Outbox.Queue {
     /// publication if they have one; true when none is left (or there is no journal).
     /// Journal order stays decision order: a new event is appended only after every earlier one is in.
     mutating func journalCatchUp() -> Bool {
-        guard let journal else { return true }
+        guard ledger.isDurable else { return true }
         var written = 0
         defer {
             if written > 0 {
@@ -277,21 +247,15 @@ extension Outbox.Queue {
         for index in alerts.indices {
             guard case .alert(var item) = alerts[index], item.journalNumber == nil else { continue }
             do {
-                let number = try journal.append(item.event, since: item.since).number
+                guard let number = try ledger.record(item.event, since: item.since) else { return true }
                 item.journalNumber = number
                 alerts[index] = .alert(item)
-                if let published = item.publishedAt { try journal.markPublished(number, at: published) }
+                if let published = item.publishedAt { try ledger.recordPublished(number, at: published) }
                 written += 1
             } catch {
-                noteJournalError(error)
                 return false
             }
         }
         return true
-    }
-
-    mutating func noteJournalError(_ error: any Error) {
-        journalErrors += 1
-        lastJournalError = "\(FileErrorText.describe(error))"
     }
 }
