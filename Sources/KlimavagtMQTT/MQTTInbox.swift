@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The messages a client has received and not yet read, in arrival order, readable one at a time or in batches, or
 /// handed to a handler on the network thread.
@@ -8,47 +9,54 @@ import Foundation
 /// With a handler set (`deliverOnNetworkThread`), the network thread instead hands each pass's messages to it
 /// itself, so a message costs no thread switch at all. When more than `capacity` messages wait, the oldest is
 /// dropped and counted.
-public final class MQTTInbox: AsyncSequence, @unchecked Sendable {   // unchecked: its queue is guarded by `lock`, not yet a Mutex (the hot path of every message)
+public final class MQTTInbox: AsyncSequence, Sendable {
     public typealias Element = MQTTMessage
 
+    private struct Queue {
+        /// The messages not yet read are `waiting[head...]`, oldest first.
+        var waiting: [MQTTMessage] = []
+        var head = 0
+        /// The reader suspended for a message, resumed (and cleared) by the next append, the finish or its cancel.
+        var reader: CheckedContinuation<Void, Never>?
+        var finished = false
+        var dropped = 0
+        var handler: (@Sendable ([MQTTMessage]) -> Void)?
+    }
+
     public let capacity: Int
-    private let lock = NSLock()
-    private var waiting: [MQTTMessage] = []
-    private var head = 0
-    private var reader: CheckedContinuation<Void, Never>?
-    private var finished = false
-    private var dropped = 0
-    private var handler: (@Sendable ([MQTTMessage]) -> Void)?
-    /// Held while a handler runs, so removing the handler waits for a call in progress.
-    private let delivery = NSLock()
+    private let queue = Mutex(Queue())
+    /// Held while a handler runs (and while one is set or removed), so removing the handler waits for a call in
+    /// progress. Taken before `queue`, never after.
+    private let delivery = Mutex(())
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
     /// Messages dropped, oldest first, because the reader fell more than `capacity` behind.
-    public var droppedCount: Int { lock.withLock { dropped } }
+    public var droppedCount: Int { queue.withLock { $0.dropped } }
 
     func append(_ message: MQTTMessage) {
-        let resume: CheckedContinuation<Void, Never>? = lock.withLock {
-            guard !finished else { return nil }
-            if waiting.count - head >= capacity {
-                head += 1
-                dropped += 1
+        let capacity = self.capacity
+        let resume: CheckedContinuation<Void, Never>? = queue.withLock { queue in
+            guard !queue.finished else { return nil }
+            if queue.waiting.count - queue.head >= capacity {
+                queue.head += 1
+                queue.dropped += 1
             }
-            waiting.append(message)
-            if handler != nil { return nil }   // delivered by the network loop after this pass
-            defer { reader = nil }
-            return reader
+            queue.waiting.append(message)
+            if queue.handler != nil { return nil }   // delivered by the network loop after this pass
+            defer { queue.reader = nil }
+            return queue.reader
         }
         resume?.resume()
     }
 
     func finish() {
-        let resume: CheckedContinuation<Void, Never>? = lock.withLock {
-            finished = true
-            defer { reader = nil }
-            return reader
+        let resume: CheckedContinuation<Void, Never>? = queue.withLock { queue in
+            queue.finished = true
+            defer { queue.reader = nil }
+            return queue.reader
         }
         resume?.resume()
     }
@@ -56,22 +64,22 @@ public final class MQTTInbox: AsyncSequence, @unchecked Sendable {   // unchecke
     /// Hands every message from now on to `handler`, in batches, on the network thread; the handler must return
     /// quickly and must not wait for the client (a publish waiting for its PUBACK would never see it).
     public func deliverOnNetworkThread(_ handler: @escaping @Sendable ([MQTTMessage]) -> Void) {
-        delivery.withLock { lock.withLock { self.handler = handler } }
+        delivery.withLock { _ in queue.withLock { $0.handler = handler } }
     }
 
     /// Stops handing messages to the handler, after the call in progress, if any; later messages wait for a reader.
     public func stopDelivering() {
-        delivery.withLock { lock.withLock { handler = nil } }
+        delivery.withLock { _ in queue.withLock { $0.handler = nil } }
     }
 
     /// Called by the network loop after each pass: gives the messages of that pass to the handler, if one is set.
     func deliverPending() {
-        delivery.withLock {
-            let work: (handler: @Sendable ([MQTTMessage]) -> Void, batch: [MQTTMessage])? = lock.withLock {
-                guard let handler, waiting.count > head else { return nil }
-                let batch = Array(waiting[head...])
-                waiting.removeAll(keepingCapacity: true)
-                head = 0
+        delivery.withLock { _ in
+            let work: (handler: @Sendable ([MQTTMessage]) -> Void, batch: [MQTTMessage])? = queue.withLock { queue in
+                guard let handler = queue.handler, queue.waiting.count > queue.head else { return nil }
+                let batch = Array(queue.waiting[queue.head...])
+                queue.waiting.removeAll(keepingCapacity: true)
+                queue.head = 0
                 return (handler, batch)
             }
             if let work { work.handler(work.batch) }
@@ -86,17 +94,17 @@ public final class MQTTInbox: AsyncSequence, @unchecked Sendable {   // unchecke
             if Task.isCancelled { return nil }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready: Bool = lock.withLock {
-                        if finished || waiting.count > head || Task.isCancelled { return true }
-                        reader = continuation
+                    let ready: Bool = queue.withLock { queue in
+                        if queue.finished || queue.waiting.count > queue.head || Task.isCancelled { return true }
+                        queue.reader = continuation
                         return false
                     }
                     if ready { continuation.resume() }
                 }
             } onCancel: {
-                let resume: CheckedContinuation<Void, Never>? = lock.withLock {
-                    defer { reader = nil }
-                    return reader
+                let resume: CheckedContinuation<Void, Never>? = queue.withLock { queue in
+                    defer { queue.reader = nil }
+                    return queue.reader
                 }
                 resume?.resume()
             }
@@ -105,18 +113,19 @@ public final class MQTTInbox: AsyncSequence, @unchecked Sendable {   // unchecke
 
     /// Takes up to `limit` messages; an empty array when finished and empty, nil when there are none yet.
     private func take(_ limit: Int) -> [MQTTMessage]? {
-        lock.withLock {
-            let available = waiting.count - head
-            if available == 0 { return finished ? [] : nil }
+        let capacity = self.capacity
+        return queue.withLock { queue in
+            let available = queue.waiting.count - queue.head
+            if available == 0 { return queue.finished ? [] : nil }
             let count = Swift.min(limit, available)
-            let taken = Array(waiting[head..<(head + count)])
-            head += count
-            if head == waiting.count {
-                waiting.removeAll(keepingCapacity: waiting.capacity <= 4 * capacity)
-                head = 0
-            } else if head > capacity {
-                waiting.removeFirst(head)
-                head = 0
+            let taken = Array(queue.waiting[queue.head..<(queue.head + count)])
+            queue.head += count
+            if queue.head == queue.waiting.count {
+                queue.waiting.removeAll(keepingCapacity: queue.waiting.capacity <= 4 * capacity)
+                queue.head = 0
+            } else if queue.head > capacity {
+                queue.waiting.removeFirst(queue.head)
+                queue.head = 0
             }
             return taken
         }
