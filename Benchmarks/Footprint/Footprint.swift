@@ -83,7 +83,8 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
-/// Runs a program, lets it idle for 5 seconds, then counts the context switches of each of its threads over the next
+/// Runs a program, lets it idle for 15 seconds (the agent gives back its start-up code after 10, and the code it
+/// runs then faults back in), then counts the context switches of each of its threads over the next
 /// 20 seconds (a thread that starts in between counts in full; one that ends in between is missed, and the agent's
 /// threads do not end while it idles), reads its memory, and stops it with SIGTERM.
 struct IdleMeasurement {
@@ -96,7 +97,7 @@ struct IdleMeasurement {
             program.signal(SIGTERM)
             program.wait()
         }
-        Thread.sleep(forTimeInterval: 5)
+        Thread.sleep(forTimeInterval: 15)
         let before = threadSwitches(pid: program.pid)
         Thread.sleep(forTimeInterval: 20)
         let after = threadSwitches(pid: program.pid)
