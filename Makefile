@@ -84,7 +84,7 @@ test-host: deps
 
 # The Runtime tests that exercise the outbox, the pipeline, the store and the socket server, built and run under
 # ThreadSanitizer (the agents they start are the TSan build too); any report, from the tests or a child, fails.
-TSAN_SUITES := RestartPlausibilityTests|TimeSeriesStoreTests|AlertDeliveryTests|UnreadableStateTests|SocketServerTests|RestartWindowTests|StateFileDamageTests|AlertStormFaultTests|FullDiskTests|UnreadableStateFilesAsUserTests
+TSAN_SUITES := OutboxTests|PipelineRoutingTests|SensorStatesTests|RestartPlausibilityTests|TimeSeriesStoreTests|AlertDeliveryTests|UnreadableStateTests|SocketServerTests|RestartWindowTests|StateFileDamageTests|AlertStormFaultTests|FullDiskTests|UnreadableStateFilesAsUserTests
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	@rm -rf .build-tsan/reports; mkdir -p .build-tsan/reports; status=0; \
