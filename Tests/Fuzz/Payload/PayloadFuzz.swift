@@ -148,7 +148,7 @@ func fuzzPayload(_ bytes: [UInt8]) {
             let (conditioned, verdict) = engine.condition(reading)
             _ = "sensor \(reading.sensor): reading \(reading.value) at \(reading.time.rfc3339) is suspect (\(verdict.rawValue))"
             emit(engine.ingest(conditioned))
-            var state = JSONText()   // Pipeline.publishState of a level sensor
+            var state = JSONText()   // SensorStates.state(of:) of a level sensor
             state.add("sensor", sensor.id)
             state.add("value", conditioned.value)
             state.add("unit", sensor.spec.unit)
