@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "KlimavagtSystem"),
         .target(
             name: "KlimavagtMQTT",
-            dependencies: ["CMosquitto"]
+            dependencies: ["CMosquitto", "KlimavagtSystem"]
         ),
         .target(
             name: "KlimavagtGPIO",

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import KlimavagtSystem
 
 /// The messages a client has received and not yet read, in arrival order, readable one at a time or in batches, or
 /// handed to a handler on the network thread.
@@ -24,10 +24,10 @@ public final class MQTTInbox: AsyncSequence, Sendable {
     }
 
     public let capacity: Int
-    private let queue = Mutex(Queue())
-    /// Held while a handler runs (and while one is set or removed), so removing the handler waits for a call in
-    /// progress. Taken before `queue`, never after.
-    private let delivery = Mutex(())
+    private let queue = Locked(Queue())
+    /// The handler's calls so far. Held while a handler runs (and while one is set or removed), so removing the
+    /// handler waits for a call in progress. Taken before `queue`, never after.
+    private let delivery = Locked(0)
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -74,7 +74,7 @@ public final class MQTTInbox: AsyncSequence, Sendable {
 
     /// Called by the network loop after each pass: gives the messages of that pass to the handler, if one is set.
     func deliverPending() {
-        delivery.withLock { _ in
+        delivery.withLock { calls in
             let work: (handler: @Sendable ([MQTTMessage]) -> Void, batch: [MQTTMessage])? = queue.withLock { queue in
                 guard let handler = queue.handler, queue.waiting.count > queue.head else { return nil }
                 let batch = Array(queue.waiting[queue.head...])
@@ -82,7 +82,10 @@ public final class MQTTInbox: AsyncSequence, Sendable {
                 queue.head = 0
                 return (handler, batch)
             }
-            if let work { work.handler(work.batch) }
+            if let work {
+                work.handler(work.batch)
+                calls &+= 1
+            }
         }
     }
 

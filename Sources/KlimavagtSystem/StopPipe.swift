@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 
 /// The pipe that wakes a thread blocked in poll(2) so it stops: the thread polls `readEnd` beside its own
 /// descriptors and leaves its loop once it is readable. The control socket and metrics endpoint's server loop and
@@ -12,7 +11,7 @@ public final class StopPipe: Sendable {
     public let readEnd: Int32
     private let writeEnd: Int32
     /// Whether the ends have been closed; they are closed at most once.
-    private let closed = Mutex(false)
+    private let closed = Locked(false)
 
     public init() throws(SystemCallError) {
         var ends: [Int32] = [0, 0]

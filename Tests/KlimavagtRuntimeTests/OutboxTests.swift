@@ -1,10 +1,10 @@
 import Foundation
-@testable import KlimavagtRuntime
 import KlimavagtCore
 import KlimavagtMQTT
+@testable import KlimavagtRuntime
+import KlimavagtSystem
 import KlimavagtTestSupport
 import Logging
-import Synchronization
 import Testing
 
 /// The outbox in process: its journal across a restart, its order on the way to a real broker, its telemetry quota.
@@ -61,7 +61,7 @@ struct OutboxTests {
         defer { watcher.close() }
         try await watcher.connect()
         try await watcher.subscribe("klimavagt/t/alerts/#", qos: .atLeastOnce)
-        let received = Mutex<[String]>([])
+        let received = Locked<[String]>([])
         let reader = Task {
             for await message in watcher.messages {
                 let seq = (try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any])?["seq"]

@@ -1,8 +1,8 @@
 import Foundation
 import KlimavagtCore
 @testable import KlimavagtRuntime
+import KlimavagtSystem
 import Logging
-import Synchronization
 import Testing
 
 /// The pipeline in process, against a queue that records what it is handed (no broker, no journal, no store): what
@@ -10,7 +10,7 @@ import Testing
 @Suite("Pipeline routing")
 struct PipelineRoutingTests {
     final class RecordingQueue: OutboxQueue {
-        private let recorded = Mutex<[Outbox.Message]>([])
+        private let recorded = Locked<[Outbox.Message]>([])
         func enqueue(_ message: Outbox.Message) { recorded.withLock { $0.append(message) } }
         /// What was handed over, as `alert RULE STATE`, `state TOPIC` (a rule's state) or `retained TOPIC`.
         var lines: [String] {
@@ -28,8 +28,8 @@ struct PipelineRoutingTests {
     }
 
     final class SettableClock: AgentClock, Sendable {
-        private let time: Mutex<Timestamp>
-        init(_ time: Timestamp) { self.time = Mutex(time) }
+        private let time: Locked<Timestamp>
+        init(_ time: Timestamp) { self.time = Locked(time) }
         func now() -> Timestamp { time.withLock { $0 } }
         func set(_ newTime: Timestamp) { time.withLock { $0 = newTime } }
         func wallTime(for duration: Duration) -> Duration { min(duration, .milliseconds(10)) }

@@ -3,7 +3,6 @@ import KlimavagtMQTT
 @testable import KlimavagtRuntime
 import KlimavagtSystem
 import KlimavagtTestSupport
-import Synchronization
 import Testing
 
 /// The socket server behind the control socket and the metrics endpoint, in process, against clients that try to
@@ -17,7 +16,7 @@ struct SocketServerTests {
     /// Requests answered so far, counted on the server's thread.
     final class Counter: Sendable {
         /// Invariant: only grows, by one per answered request.
-        private let count = Mutex(0)
+        private let count = Locked(0)
 
         func increment() { count.withLock { $0 += 1 } }
         var value: Int { count.withLock { $0 } }

@@ -1,12 +1,12 @@
+import KlimavagtSystem
 import Logging
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// The configuration a SIGHUP asked for, once it has been read and found valid.
 final class ReloadRequest: Sendable {
     /// Invariant: set at most once per run of the services, by the signal watcher, before it asks them to stop.
-    private let next = Mutex<Configuration?>(nil)
+    private let next = Locked<Configuration?>(nil)
 
     var configuration: Configuration? {
         get { next.withLock { $0 } }
@@ -32,8 +32,8 @@ final class AgentSignals: Sendable {
 
     /// Invariant: `group` is the running service group and `request` its reload request, or both nil between two
     /// groups; once `stopRequested` is true it stays true and no group begins.
-    private let state = Mutex(State())
-    private let watcher = Mutex<Task<Void, Never>?>(nil)
+    private let state = Locked(State())
+    private let watcher = Locked<Task<Void, Never>?>(nil)
 
     /// Starts watching; `reload` reads the configuration again (nil: SIGHUP is logged and ignored).
     init(reload: (@Sendable () throws -> Configuration)?, logger: Logger) async {

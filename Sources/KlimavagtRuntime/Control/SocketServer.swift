@@ -1,6 +1,5 @@
 import Foundation
 import KlimavagtSystem
-import Synchronization
 
 /// Serves many clients at once on a listening socket: each sends one request, ended by `terminator` (or its end of
 /// sending, or `Limits.requestBytes`), gets the bytes `respond` makes of it, and is closed; the control socket and
@@ -45,7 +44,7 @@ final class SocketServer: Sendable {
     /// Invariant: `stopRequested` turns true once, in the first `stop()`, before that call writes the stop pipe;
     /// `loopEnded` turns true once, after the loop thread has closed the listener and every connection, and
     /// `waiters` is empty from then on (each waiter is resumed exactly once).
-    private let lifecycle = Mutex(Lifecycle())
+    private let lifecycle = Locked(Lifecycle())
 
     private struct Lifecycle {
         var stopRequested = false

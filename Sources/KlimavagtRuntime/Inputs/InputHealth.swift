@@ -1,4 +1,4 @@
-import Synchronization
+import KlimavagtSystem
 
 /// Counts of what the inputs received and refused, per sensor and reason, for logs, the CLI and metrics.
 ///
@@ -10,7 +10,7 @@ public final class InputHealth: Sendable {
     }
 
     /// Every count; a count only grows.
-    private let counts = Mutex(Counts())
+    private let counts = Locked(Counts())
 
     public init() {}
 

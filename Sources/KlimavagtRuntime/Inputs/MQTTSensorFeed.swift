@@ -1,8 +1,8 @@
 import KlimavagtCore
 import KlimavagtMQTT
+import KlimavagtSystem
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// Readings from JSON payloads on MQTT topics (Tasmota, Shelly, TTN, any JSON), through the agent's broker session.
 ///
@@ -55,10 +55,10 @@ public struct MQTTSensorFeed: Service {
             var throttle = LogThrottle(interval: .seconds(60))
         }
 
-        let parts: Mutex<Parts>
+        let parts: Locked<Parts>
 
         init(router: sending PayloadRouter) {
-            parts = Mutex(Parts(router: router))
+            parts = Locked(Parts(router: router))
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import KlimavagtCore
-import Synchronization
+import KlimavagtSystem
 
 /// Turns MQTT messages into readings for the sensors whose topic filters match, and says why a payload gave none.
 ///
@@ -106,7 +106,7 @@ struct PayloadRouter {
     final class LocalTimeCache: Sendable {
         let zone: TimeZone
         /// The quarter hour last worked out (its first civil second ÷ 900) and its offset, always the two together.
-        private let known = Mutex((quarter: Int64.min, offset: Int64(0)))
+        private let known = Locked((quarter: Int64.min, offset: Int64(0)))
 
         init(zone: TimeZone) {
             self.zone = zone

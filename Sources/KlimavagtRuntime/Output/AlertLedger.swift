@@ -1,6 +1,6 @@
 import KlimavagtCore
+import KlimavagtSystem
 import Logging
-import Synchronization
 
 /// The durable alert state, and its one owner: each rule's lifecycle (`seq`, state, `since`, last event) and every
 /// event decided and not yet acknowledged by the broker, kept in the state directory's `outbox.journal`
@@ -22,7 +22,7 @@ public final class AlertLedger: Sendable {
         var lastWriteError: String?
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let logger: Logger
     /// Whether the state is on disk (a state directory was given).
     public let isDurable: Bool
@@ -31,7 +31,7 @@ public final class AlertLedger: Sendable {
     public init(stateDirectory: String?, logger: Logger) throws {
         let journal = try stateDirectory.map { try OutboxJournal(directory: $0, logger: logger) }
         isDurable = journal != nil
-        state = Mutex(State(journal: journal))
+        state = Locked(State(journal: journal))
         self.logger = logger
     }
 

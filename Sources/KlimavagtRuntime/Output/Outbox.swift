@@ -2,9 +2,9 @@ import DequeModule
 import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
+import KlimavagtSystem
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// Delivers alert events and states, then telemetry, to the broker in the order they were produced.
 ///
@@ -60,7 +60,7 @@ public final class Outbox: Service, Sendable {
     public let ledger: AlertLedger
     private let drainTimeout: Duration
     /// What waits, and every record of an alert in the ledger, are under this lock, so journal order is queue order.
-    private let queue: Mutex<Queue>
+    private let queue: Locked<Queue>
     private let signals: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
@@ -80,7 +80,7 @@ public final class Outbox: Service, Sendable {
             .alert(AlertItem(journalNumber: $0.number, event: $0.event, since: $0.since, publishedAt: $0.publishedAt))
         }
         let waiting = !queue.alerts.isEmpty
-        self.queue = Mutex(queue)
+        self.queue = Locked(queue)
         if waiting { signal.yield() }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
+import KlimavagtSystem
 import Logging
-import Synchronization
 
 /// The broker's copy of each rule's alert state: the agent's own retained `PREFIX/alerts/<rule>/state` messages,
 /// read once at start so that `seq` and a firing state survive the loss of every local state file.
@@ -121,7 +121,7 @@ enum RetainedAlertStates {
 /// Resumes its waiter with the first answer given; later answers are dropped.
 private final class FirstAnswer<T: Sendable>: Sendable {
     /// The waiter, resumed at most once and then cleared.
-    private let waiter = Mutex<CheckedContinuation<T?, Never>?>(nil)
+    private let waiter = Locked<CheckedContinuation<T?, Never>?>(nil)
 
     func wait(_ continuation: CheckedContinuation<T?, Never>) {
         waiter.withLock { $0 = continuation }
