@@ -65,6 +65,7 @@ let package = Package(
             name: "klimavagt",
             dependencies: [
                 "KlimavagtRuntime",
+                "KlimavagtSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -39,3 +39,22 @@ struct ControlOptions: ParsableArguments {
         }
     }
 }
+
+/// The options of the commands that show one answer of the running agent: where to ask, and `--json` to print the
+/// answer as the agent gave it instead of as text.
+struct AnswerOptions: ParsableArguments {
+    @OptionGroup var control: ControlOptions
+
+    @Flag(help: "Print the agent's answer as JSON.")
+    var json = false
+
+    /// The agent's answer to `request`, to be shown as text; nil once it has been printed as it came (`--json`).
+    func textAnswer(to request: String) throws -> String? {
+        let answer = try control.ask(request)
+        guard !json else {
+            print(answer)
+            return nil
+        }
+        return answer
+    }
+}

@@ -1,5 +1,6 @@
-/// Applies a rule's `for` (pending) and re-notification to the changes its condition makes.
-struct FiringGate: Sendable {
+/// Applies a rule's `for` (pending) and re-notification to the changes its condition makes. Public only as a name,
+/// so that `GatedRule` can require one; everything in it is the module's own.
+public struct FiringGate: Sendable {
     let pendingFor: Duration
     let renotify: Duration?
     private(set) var pendingSince: Timestamp?
@@ -50,5 +51,23 @@ struct FiringGate: Sendable {
     /// Forgets a pending start (the sensor went stale).
     mutating func reset() {
         pendingSince = nil
+    }
+}
+
+/// A rule whose changes pass a `FiringGate` (`WindowRule`, `LevelRule`): its timer is the gate's, the end of `for`
+/// or the next re-notification.
+public protocol GatedRule: Rule {
+    var gate: FiringGate { get }
+}
+
+extension GatedRule {
+    /// The end of `for` or the next re-notification, if one is due.
+    public var timerDeadline: Timestamp? {
+        gate.deadline(lifecycle)
+    }
+
+    /// The period of re-notification while `timerDeadline` is one, else nil.
+    public var renotifyPeriod: Duration? {
+        gate.renotifyPeriod(lifecycle)
     }
 }

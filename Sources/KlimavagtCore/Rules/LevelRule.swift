@@ -13,23 +13,13 @@ public struct LevelRule: Sendable {
     /// The last value judged (a level, or a rate for `rate_of_rise`), reported when the sensor goes stale.
     private var lastJudged: Double?
 
-    private var gate: FiringGate
+    public private(set) var gate: FiringGate
 
     public init(spec: RuleSpec, sensor: SensorSpec) throws(RuleEngine.SetupError) {
         if case .pulses = sensor.measure { throw .notLevel(rule: spec.id, sensor: sensor.id) }
         self.spec = spec
         self.sensor = sensor
         self.gate = FiringGate(spec: spec)
-    }
-
-    /// The end of `for` or the next re-notification, if one is due.
-    public var timerDeadline: Timestamp? {
-        gate.deadline(lifecycle)
-    }
-
-    /// The period of re-notification while `timerDeadline` is one, else nil.
-    public var renotifyPeriod: Duration? {
-        gate.renotifyPeriod(lifecycle)
     }
 
     /// Handles the timer of `timerDeadline` at `time`: fire after `for`, or notify again, at `sendingAt` when a
@@ -126,7 +116,7 @@ public struct LevelRule: Sendable {
     }
 }
 
-extension LevelRule: Rule {
+extension LevelRule: GatedRule {
     public mutating func judge(_ reading: Reading, pulses: Int64, site: String, makeID: (String, Int64) -> String)
         -> AlertEvent?
     {

@@ -6,7 +6,7 @@ public struct WindowRule: Sendable {
     public let sensor: SensorSpec
     public private(set) var window: PulseWindow
     public private(set) var lifecycle = AlertLifecycle()
-    private var gate: FiringGate
+    public private(set) var gate: FiringGate
 
     public init(spec: RuleSpec, sensor: SensorSpec) throws(RuleEngine.SetupError) {
         guard case .pulses = sensor.measure else { throw .notPulseCounting(rule: spec.id, sensor: sensor.id) }
@@ -14,16 +14,6 @@ public struct WindowRule: Sendable {
         self.sensor = sensor
         self.window = PulseWindow(length: spec.window)
         self.gate = FiringGate(spec: spec)
-    }
-
-    /// The end of `for` or the next re-notification, if one is due.
-    public var timerDeadline: Timestamp? {
-        gate.deadline(lifecycle)
-    }
-
-    /// The period of re-notification while `timerDeadline` is one, else nil.
-    public var renotifyPeriod: Duration? {
-        gate.renotifyPeriod(lifecycle)
     }
 
     /// Handles the timer of `timerDeadline` at `time`: fire after `for`, or notify again, at `sendingAt` when a
@@ -109,7 +99,7 @@ public struct WindowRule: Sendable {
     }
 }
 
-extension WindowRule: Rule {
+extension WindowRule: GatedRule {
     public var windowDeadline: Timestamp? { nextDeadline }
 
     public var primedWindow: Duration? { spec.window }

@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 
 /// A switch contact on a GPIO line (a float switch): its level, debounced by a hold time, as readings 1 and 0.
-public struct GPIOContactInput: Service {
+public struct GPIOContactInput: GPIOLineService {
     public let sensor: String
     public let input: Configuration.GPIOInput
     public let hold: Duration
@@ -22,11 +22,6 @@ public struct GPIOContactInput: Service {
         self.clock = clock
         self.pipeline = pipeline
         self.logger = logger
-    }
-
-    /// Opens the line; a missing chip, a busy line or a permission problem fails here with a message that says why.
-    public func open() throws(GPIOError) -> GPIOLineMonitor {
-        try input.open(for: sensor)
     }
 
     public func run() async throws {

@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 
 /// A pulse sensor on a GPIO line: kernel-timestamped edges, pulse-width validation, one reading per valid pulse.
-public struct GPIOPulseInput: Service {
+public struct GPIOPulseInput: GPIOLineService {
     public let sensor: String
     public let input: Configuration.GPIOInput
     let pipeline: Pipeline
@@ -16,11 +16,6 @@ public struct GPIOPulseInput: Service {
         self.input = input
         self.pipeline = pipeline
         self.logger = logger
-    }
-
-    /// Opens the line; a missing chip, a busy line or a permission problem fails here with a message that says why.
-    public func open() throws(GPIOError) -> GPIOLineMonitor {
-        try input.open(for: sensor)
     }
 
     public func run() async throws {

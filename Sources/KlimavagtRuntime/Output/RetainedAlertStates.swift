@@ -85,22 +85,6 @@ enum RetainedAlertStates {
         }
     }
 
-    /// The value of `body`, or nil if it has not finished within `limit` (it is then cancelled).
-    private static func first<T: Sendable>(within limit: Duration, _ body: @escaping @Sendable () async -> T) async
-        -> T?
-    {
-        await withTaskGroup(of: T?.self) { group in
-            group.addTask { await body() }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
-            }
-            let result = await group.next() ?? nil
-            group.cancelAll()
-            return result
-        }
-    }
-
     /// Per rule, the newer of the local and the retained lifecycle (the higher seq); the rules the broker's copy
     /// decided, for the log.
     static func merge(local: [String: AlertLifecycle], retained: [String: AlertLifecycle])

@@ -11,17 +11,10 @@ extension Klimavagt {
         @Flag(help: "The alert events since the agent started (the latest 200), oldest first.")
         var history = false
 
-        @Flag(help: "Print the agent's answer as JSON.")
-        var json = false
-
-        @OptionGroup var control: ControlOptions
+        @OptionGroup var options: AnswerOptions
 
         func run() async throws {
-            let answer = try control.ask(history ? "history" : "alerts")
-            if json {
-                print(answer)
-                return
-            }
+            guard let answer = try options.textAnswer(to: history ? "history" : "alerts") else { return }
             if history {
                 guard let events = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [[String: Any]] else {
                     throw ExitCode(ExitStatus.unavailable)
@@ -33,7 +26,7 @@ extension Klimavagt {
                 }
                 return
             }
-            let alerts = try control.decode([AgentStatus.Alert].self, from: answer)
+            let alerts = try options.control.decode([AgentStatus.Alert].self, from: answer)
             var rows = [["RULE", "STATE", "SEVERITY", "SINCE", "SEQ"]]
             for alert in alerts {
                 rows.append([alert.rule, alert.state, alert.state == "firing" ? alert.severity ?? "-" : "-",

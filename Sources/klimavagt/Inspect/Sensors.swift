@@ -8,18 +8,11 @@ extension Klimavagt {
         static let configuration = CommandConfiguration(
             abstract: "List the running agent's sensors: last reading, its age and quality, refused payloads.")
 
-        @OptionGroup var control: ControlOptions
-
-        @Flag(help: "Print the agent's answer as JSON.")
-        var json = false
+        @OptionGroup var options: AnswerOptions
 
         func run() async throws {
-            let answer = try control.ask("sensors")
-            if json {
-                print(answer)
-                return
-            }
-            let sensors = try control.decode([AgentStatus.Sensor].self, from: answer)
+            guard let answer = try options.textAnswer(to: "sensors") else { return }
+            let sensors = try options.control.decode([AgentStatus.Sensor].self, from: answer)
             var rows = [["SENSOR", "VALUE", "UNIT", "TIME", "AGE", "QUALITY", "REFUSED"]]
             for sensor in sensors {
                 let refused = sensor.refused.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

@@ -8,18 +8,11 @@ extension Klimavagt {
         static let configuration = CommandConfiguration(
             abstract: "Show the running agent's state: broker, clock, outbox, store, each sensor and alert.")
 
-        @OptionGroup var control: ControlOptions
-
-        @Flag(help: "Print the agent's answer as JSON.")
-        var json = false
+        @OptionGroup var options: AnswerOptions
 
         func run() async throws {
-            let answer = try control.ask("status")
-            if json {
-                print(answer)
-                return
-            }
-            print(Self.describe(try control.decode(AgentStatus.self, from: answer)))
+            guard let answer = try options.textAnswer(to: "status") else { return }
+            print(Self.describe(try options.control.decode(AgentStatus.self, from: answer)))
         }
 
         static func describe(_ status: AgentStatus) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KlimavagtMQTT
 import KlimavagtRuntime
+import KlimavagtSystem
 
 extension Klimavagt {
     /// MQTT diagnostics.
@@ -67,19 +68,10 @@ extension Klimavagt {
 
             /// Whether the message arrives before the time is up.
             static func arrives(on topic: String, text: String, in messages: MQTTInbox, within limit: Duration) async -> Bool {
-                await withTaskGroup(of: Bool.self) { group in
-                    group.addTask {
-                        for await message in messages where message.topic == topic && message.text == text { return true }
-                        return false
-                    }
-                    group.addTask {
-                        try? await Task.sleep(for: limit)
-                        return false
-                    }
-                    let first = await group.next() ?? false
-                    group.cancelAll()
-                    return first
-                }
+                await first(within: limit) {
+                    for await message in messages where message.topic == topic && message.text == text { return true }
+                    return false
+                } ?? false
             }
 
             func fail(_ message: String) -> Never {
