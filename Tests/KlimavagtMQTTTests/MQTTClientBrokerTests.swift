@@ -57,7 +57,7 @@ struct MQTTClientBrokerTests {
             try await client.publish("klimavagt/test/qos1", payload: Array("x".utf8), qos: .atLeastOnce)
             await done.set()
         }
-        try await Task.sleep(for: .milliseconds(800))
+        try await Task.sleep(for: .milliseconds(800))   // a window in which the publish must not return
         #expect(await done.value == false, "the publish returned while the broker could not acknowledge it")
         broker.resume()
         try await within(5, "the acknowledged publish") { try await publishing.value }
@@ -73,18 +73,14 @@ struct MQTTClientBrokerTests {
         try await client.connect()
         try await client.subscribe("klimavagt/+/alerts/#")
         broker.stop()
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(client.connected == false)
-        #expect(client.lastError != nil)
+        #expect(await eventually(5) { !client.connected && client.lastError != nil })
         try broker.start()
-        try await within(10, "reconnection") {
-            while !client.connected { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        try await Task.sleep(for: .milliseconds(200))
+        try #require(await eventually(10) { client.connected }, "reconnection")
+        // Retained, so that it reaches the subscription whether it is renewed before or after the publish.
         let publisher = try MQTTClient(options(broker, "pub"))
         defer { publisher.close() }
         try await publisher.connect()
-        try await publisher.publish("klimavagt/site/alerts/skybrud/event", payload: Array("{}".utf8))
+        try await publisher.publish("klimavagt/site/alerts/skybrud/event", payload: Array("{}".utf8), retain: true)
         let message = try await nextMessage(client)
         #expect(message.topic == "klimavagt/site/alerts/skybrud/event")
     }
@@ -97,7 +93,7 @@ struct MQTTClientBrokerTests {
         defer { client.close() }
         try await client.connect()
         broker.stop()
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await eventually(5) { !client.connected })
         let publishing = Task {
             try await client.publish("klimavagt/test/queued", payload: Array("kept".utf8), qos: .atLeastOnce, retain: true)
         }
@@ -185,15 +181,13 @@ struct MQTTClientBrokerTests {
         let retrying = try MQTTClient(calm)
         let before = processCPUSeconds()
         retrying.start()
-        try await Task.sleep(for: .seconds(2))
+        try await Task.sleep(for: .seconds(2))   // the window whose CPU time is measured
         let spent = processCPUSeconds() - before
         #expect(retrying.connected == false)
         #expect(retrying.lastError?.kind == .unreachable)
         #expect(spent < 0.5, "reconnecting to a missing broker used \(spent) s of CPU in 2 s")
         try broker.start()
-        try await within(10, "connection once the broker is back") {
-            while !retrying.connected { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        try #require(await eventually(10) { retrying.connected }, "connection once the broker is back")
         retrying.close()
         await #expect(throws: MQTTError.self) { try await retrying.publish("x", payload: []) }
     }

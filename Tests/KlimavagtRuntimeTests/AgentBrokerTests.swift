@@ -110,6 +110,8 @@ struct AgentBrokerTests {
         let status = await agent.wait(seconds: 90)
         #expect(status == 0, "agent output:\n\(agent.output)")
         if status == nil { agent.signal(SIGKILL) }
+        // The agent has exited after its outbox drained (every event acknowledged by the broker); the broker's
+        // forwarding to the watcher is what is left.
         try await Task.sleep(for: .milliseconds(300))
         watcher.close()
         var received: [String: [[String: Any]]] = [:]

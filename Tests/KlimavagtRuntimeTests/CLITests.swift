@@ -113,10 +113,11 @@ struct StatusCommandTests {
         try await publisher.connect()
         // Wait for the agent to answer, for the cloudburst (83 tips by 00:00:01) and for a refused payload.
         var result = try Klimavagt.run(["status", "--socket", socket])
-        for _ in 0..<100 where !(result.stdout.contains("alert skybrud: firing") && result.stdout.contains("refused not_json")) {
-            try await Task.sleep(for: .milliseconds(100))
-            try await publisher.publish("site/level", payload: Array("oops".utf8))
+        _ = try await eventually(10, every: .milliseconds(100)) {
             result = try Klimavagt.run(["status", "--socket", socket])
+            if result.stdout.contains("alert skybrud: firing") && result.stdout.contains("refused not_json") { return true }
+            try await publisher.publish("site/level", payload: Array("oops".utf8))
+            return false
         }
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -238,8 +239,8 @@ struct DoctorCommandTests {
         let agent = try Klimavagt.start(["run", "--config", config, "--state-dir", folder.appendingPathComponent("state").path,
                                           "--control-socket", socket])
         defer { agent.signal(SIGKILL); agent.wait() }
-        for _ in 0..<100 where (try? Klimavagt.run(["status", "--socket", socket]).status) != 0 {
-            try await Task.sleep(for: .milliseconds(100))
+        _ = await eventually(10, every: .milliseconds(100)) {
+            (try? Klimavagt.run(["status", "--socket", socket]).status) == 0
         }
         let arguments = ["doctor", "--config", config, "--state-dir", folder.appendingPathComponent("state").path,
                          "--socket", socket]
@@ -289,12 +290,13 @@ struct ReloadTests {
 
         /// The agent's `klimavagt sensors` answer, once it answers (within 10 s), else "".
         func sensors() async throws -> String {
-            for _ in 0..<100 {
+            var answer = ""
+            _ = try await eventually(10, every: .milliseconds(100)) {
                 let result = try Klimavagt.run(["sensors", "--socket", socket])
-                if result.status == 0 { return result.stdout }
-                try await Task.sleep(for: .milliseconds(100))
+                answer = result.status == 0 ? result.stdout : ""
+                return result.status == 0
             }
-            return ""
+            return answer
         }
 
         func close() {
@@ -316,15 +318,15 @@ struct ReloadTests {
         try (base + "  - {id: level-2, unit: cm}\n").write(toFile: config, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
         var after = ""
-        for _ in 0..<100 where !after.contains("level-2") {
-            try await Task.sleep(for: .milliseconds(100))
+        _ = try await eventually(10, every: .milliseconds(100)) {
             after = try await sensors()
+            return after.contains("level-2")
         }
         #expect(after.contains("level-2"), "\(agent.output)")
 
         try (base + "  - {id: level-3, unit: cm, stale_after: soon}\n").write(toFile: config, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
-        try await Task.sleep(for: .seconds(1))
+        _ = await eventually(10) { agent.output.contains("SIGHUP: the configuration is not valid") }
         let kept = try await sensors()
         #expect(kept.contains("level-2") && !kept.contains("level-3"))
         #expect(agent.output.contains("SIGHUP: the configuration is not valid, so the running one stays: \(config):5:"))
@@ -344,10 +346,8 @@ struct ReloadTests {
         try (base + "  - {id: rain-9, device: rimco-0.2mm, input: {gpio: {chip: /dev/klimavagt-no-such-chip, line: 0}}}\n")
             .write(toFile: config, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
-        var fellBack = false
-        for _ in 0..<150 where !fellBack {
-            try await Task.sleep(for: .milliseconds(100))
-            fellBack = agent.output.contains("going back to the one that ran before")
+        let fellBack = await eventually(15, every: .milliseconds(100)) {
+            agent.output.contains("going back to the one that ran before")
         }
         #expect(fellBack, "\(agent.output)")
         let after = try await sensors()
@@ -357,7 +357,7 @@ struct ReloadTests {
         // A SIGTERM right behind a SIGHUP, while the services stop and start again, still stops the agent.
         try base.write(toFile: config, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
-        try await Task.sleep(for: .milliseconds(20))
+        try await Task.sleep(for: .milliseconds(20))   // on purpose: the SIGTERM lands while the reload is under way
         agent.signal(SIGTERM)
         #expect(await agent.wait(seconds: 15) == 0, "\(agent.output)")
     }

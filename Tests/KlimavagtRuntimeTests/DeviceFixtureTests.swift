@@ -1,4 +1,5 @@
 import Foundation
+import KlimavagtCore
 import KlimavagtMQTT
 import KlimavagtTestSupport
 import Testing
@@ -87,7 +88,16 @@ struct DeviceFixtureTests {
                 return
             }
         }
-        try await Task.sleep(for: .milliseconds(300))   // the feed's subscriptions follow the session's start
+        // The feed subscribes after the session has started: wait until each topic of a payload the agent is to take
+        // (one that makes a state or a refusal) has a subscription the broker granted.
+        let subscribed = await eventually(20) {
+            let filters = agent.output.split(separator: "\n").compactMap { line in
+                line.range(of: "MQTT: subscribed to ").flatMap { TopicFilter(String(line[$0.upperBound...])) }
+            }
+            return fixture.messages.filter { !$0.states.isEmpty || !$0.refused.isEmpty }
+                .allSatisfy { message in filters.contains { $0.match(message.topic) != nil } }
+        }
+        try #require(subscribed, "agent output:\n\(agent.output)")
 
         let publisher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "device-\(site)"))
         defer { publisher.close() }
@@ -125,6 +135,8 @@ struct DeviceFixtureTests {
                 #expect(state == want, "\(fixture.name) message \(index + 1)")
             }
         }
+        // Payloads after the last state message leave nothing to wait on (a refused one sends no state): half a
+        // second for them before the stop.
         try await Task.sleep(for: .milliseconds(500))
         agent.signal(SIGTERM)
         let status = await agent.wait(seconds: 10)

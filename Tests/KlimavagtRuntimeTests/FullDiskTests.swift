@@ -66,7 +66,7 @@ struct FullDiskTests {
         let config = try configuration(in: folder, port: broker.port, withInput: true)
         let first = try Klimavagt.start(["run", "--config", config, "--state-dir", state])
         defer { first.signal(SIGKILL); first.wait() }
-        try await within(10, "the agent online") { while !online.value { try await Task.sleep(for: .milliseconds(20)) } }
+        try #require(await eventually(10) { online.value }, "the agent online")
         // The disk fills up, and the broker stops answering: what is decided now exists only in the agent.
         let filler = state + "/filler"
         FileManager.default.createFile(atPath: filler, contents: nil)
@@ -79,17 +79,16 @@ struct FullDiskTests {
         #expect(full, "the 1 MiB tmpfs never filled up")
         broker.pause()
         defer { broker.resume() }
-        try await within(20, "the first event decided with the disk full") {
-            while !first.output.contains("skybrud seq 1") { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        try #require(await eventually(20) { first.output.contains("skybrud seq 1") },
+                     "the first event decided with the disk full")
         #expect(first.output.contains("alert skybrud seq 1 is kept in memory until the journal can be written")
             || first.output.contains("cannot write alert skybrud seq 1 to the journal"), "\(first.output)")
         // Space again before the next event: it and the one before go into the journal, in order.
         try FileManager.default.removeItem(atPath: filler)
-        try await within(20, "the third event decided") {
-            while !first.output.contains("events kept in memory while the journal could not be written are in it now")
-                || journalAdds(state) < 3 { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        try #require(await eventually(20) {
+            first.output.contains("events kept in memory while the journal could not be written are in it now")
+                && journalAdds(state) >= 3
+        }, "the third event decided")
         first.signal(SIGKILL)
         #expect(first.wait() == 128 + SIGKILL)
         #expect(delivered.total == 0, "the frozen broker took an event")
@@ -100,10 +99,9 @@ struct FullDiskTests {
         defer { second.signal(SIGKILL); second.wait() }
         // The three from the journal, then the fourth the restart decides: the severe cloudburst's rain (2024 in the
         // trace) has long left the window on the quiet run's clock, so it resolves at start.
-        try await within(30, "four events delivered after the restart") {
-            while delivered.highest("skybrud") < 4 { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        try await Task.sleep(for: .milliseconds(500))   // a duplicate or a fifth event would arrive now
+        try #require(await eventually(30) { delivered.highest("skybrud") >= 4 }, "four events delivered after the restart")
+        // Nothing more may come: a duplicate or a fifth event would arrive within this half second.
+        try await Task.sleep(for: .milliseconds(500))
         let states = try await retainedAlertStates(broker, site: "full", rules: ["skybrud"])
         #expect(delivered.problems(retained: states).isEmpty, "\(delivered.problems(retained: states))\n\(first.output)")
         #expect(delivered.highest("skybrud") == 4)
@@ -112,10 +110,12 @@ struct FullDiskTests {
         #expect(await second.wait(seconds: 15) == 0, "agent output:\n\(second.output)")
     }
 
-    func journalAdds(_ state: String) -> Int {
-        let text = (try? String(contentsOfFile: state + "/outbox.journal", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").filter { $0.contains(#""op":"add""#) }.count
-    }
+}
+
+/// How many events the outbox journal in `state` has taken (its `add` records).
+func journalAdds(_ state: String) -> Int {
+    let text = (try? String(contentsOfFile: state + "/outbox.journal", encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").filter { $0.contains(#""op":"add""#) }.count
 }
 
 /// Whether the agent's status is `online`, as last seen.

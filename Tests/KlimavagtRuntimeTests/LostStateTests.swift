@@ -64,11 +64,10 @@ struct LostStateTests {
         #expect(ids.count == 8, "an id was used twice")
         #expect(agent.output.contains("rule skybrud restored from the broker's retained state (seq 4"), "\(agent.output)")
         // The state follows its event on the wire: wait for it (a loaded machine may take a moment).
-        var retained = try await retainedAlertStates(broker, site: site, rules: ["skybrud"])["skybrud"]
-        let deadline = ContinuousClock.now + .seconds(15)
-        while retained?.seq != 8, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(200))
+        var retained: (seq: Int, id: String)?
+        _ = try await eventually(15, every: .milliseconds(200)) {
             retained = try await retainedAlertStates(broker, site: site, rules: ["skybrud"])["skybrud"]
+            return retained?.seq == 8
         }
         #expect(retained?.seq == 8)
         #expect(retained?.id == second.last?["id"] as? String)

@@ -71,9 +71,8 @@ struct OutboxTests {
         defer { reader.cancel() }
         try await client.connect()
         let delivery = Task { try await second.run() }
-        try await within(20, "the three events and their states delivered") {
-            while received.withLock({ $0.count }) < 6 { try await Task.sleep(for: .milliseconds(20)) }
-        }
+        try #require(await eventually(20, every: .milliseconds(20)) { received.withLock { $0.count } >= 6 },
+                     "the three events and their states delivered")
         #expect(received.withLock { $0 } == ["event 1", "state 1", "event 2", "state 2", "event 3", "state 3"])
         #expect(second.depth.alerts == 0)
         second.finish()

@@ -3,6 +3,7 @@ import KlimavagtCore
 @testable import KlimavagtRuntime
 import KlimavagtSystem
 import Logging
+import KlimavagtTestSupport
 import Testing
 
 /// The pipeline in process, against a queue that records what it is handed (no broker, no journal, no store): what
@@ -110,7 +111,7 @@ struct PipelineRoutingTests {
         #expect(pipeline.recentEvents.map(\.state) == [.firing])
         // The first tip leaves the window 60 s after it: the clock moves there and the timer resolves the rule.
         clock.set(Self.start + .seconds(60))
-        for _ in 0..<1000 where pipeline.recentEvents.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        _ = await eventually(10, every: .milliseconds(10)) { pipeline.recentEvents.count >= 2 }
         #expect(pipeline.recentEvents.map(\.state) == [.firing, .resolved])
         #expect(pipeline.recentEvents.last?.eventTime == Self.start + .seconds(60))
         pipeline.stop()

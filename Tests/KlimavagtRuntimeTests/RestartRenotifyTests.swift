@@ -3,6 +3,7 @@ import Foundation
 import KlimavagtCore
 import KlimavagtMQTT
 import Logging
+import KlimavagtTestSupport
 import Testing
 
 /// A rule that was firing with `renotify` when the agent stopped, started again much later: the pipeline neither
@@ -57,11 +58,9 @@ struct RestartRenotifyTests {
         let (after, secondOutbox) = try pipeline()
         #expect(secondOutbox.ledger.lifecycles["surge"]?.state == .firing)
         after.start()
-        var events: [AlertEvent] = []
-        for _ in 0..<500 where events.isEmpty {   // the timer fires at once; wait at most 10 s for it
-            events = after.recentEvents
-            if events.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-        }
+        // The timer fires at once; wait at most 10 s for it.
+        _ = await eventually(10, every: .milliseconds(20)) { !after.recentEvents.isEmpty }
+        let events = after.recentEvents
         #expect(after.answers(within: .seconds(1)))
         #expect(events.map(\.state) == [.firing])
         #expect(events.map(\.seq) == [2])
@@ -70,7 +69,7 @@ struct RestartRenotifyTests {
         #expect(events.first?.eventTime == start + .seconds(365 * 86_400))
         // On time from then on: the next one, 10 minutes later, alone.
         clock.set(start + .seconds(365 * 86_400 + 600))
-        for _ in 0..<500 where after.recentEvents.count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        _ = await eventually(10, every: .milliseconds(20)) { after.recentEvents.count >= 2 }
         #expect(after.recentEvents.map(\.seq) == [2, 3])
         after.stop()
         secondOutbox.finish()

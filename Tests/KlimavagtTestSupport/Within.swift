@@ -43,3 +43,17 @@ extension Result where Failure == any Error {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
+
+/// Whether `condition` holds within `seconds`: asked at once, then every `interval` until it holds or the time is
+/// up. A test waits on what it means to see with this, never on a fixed sleep; the caller's `#expect` on the result
+/// says what did not happen.
+public func eventually(
+    _ seconds: Double, every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool
+) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while true {
+        if try await condition() { return true }
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: interval)
+    }
+}
