@@ -32,7 +32,8 @@ extension MQTTClient {
                 socketOpen = true
             }
             // libmosquitto cuts the wait short for the keepalive's PINGREQ, and a publish from another thread wakes it.
-            let rc = mosquitto_loop(handle, idleWaitMilliseconds, 1)
+            var rc = mosquitto_loop(handle, idleWaitMilliseconds, 1)
+            if rc == MOSQ_ERR_SUCCESS.rawValue { rc = readWaitingMessages(handle) }
             messages.deliverPending()
             condition.withLock { loopPasses += 1 }
             if let error = MQTTError(returnCode: rc, operation: "keep the session with \(options.host):\(options.port)") {
@@ -45,6 +46,29 @@ extension MQTTClient {
         }
         threadFinished.signal()
     }
+
+    /// Reads on while messages are waiting, up to `batchLimit` in all, before they go to the handler.
+    ///
+    /// One `mosquitto_loop` pass reads one packet, so under a flood every message would cost a wait in pselect(2)
+    /// and a handler call of its own (the pipeline's lock, clock and timer). A read that finds nothing returns at
+    /// once (EAGAIN on the non-blocking socket); a packet that is no message (an acknowledgement, a PINGRESP) ends
+    /// the batch too, and the next pass's wait finds whatever follows it. Only with a handler set, whose batches
+    /// this serves; returns libmosquitto's code, as `mosquitto_loop` would.
+    private func readWaitingMessages(_ handle: OpaquePointer) -> Int32 {
+        guard messages.deliversOnNetworkThread else { return MOSQ_ERR_SUCCESS.rawValue }
+        var waiting = messages.waitingCount
+        while waiting < Self.batchLimit {
+            let rc = mosquitto_loop_read(handle, 1)
+            guard rc == MOSQ_ERR_SUCCESS.rawValue else { return rc }
+            let now = messages.waitingCount
+            guard now > waiting else { break }
+            waiting = now
+        }
+        return MOSQ_ERR_SUCCESS.rawValue
+    }
+
+    /// The most messages one pass reads before handing them on (a batch stays a few tens of kB).
+    static let batchLimit = 64
 
     /// A duration in seconds (this module does without KlimavagtCore, which has the same as `Duration.inSeconds`).
     private static func seconds(_ duration: Duration) -> Double {

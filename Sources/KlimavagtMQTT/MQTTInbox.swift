@@ -33,6 +33,12 @@ public final class MQTTInbox: AsyncSequence, Sendable {
         self.capacity = capacity
     }
 
+    /// The messages waiting to be read or handed to the handler.
+    var waitingCount: Int { queue.withLock { $0.waiting.count - $0.head } }
+
+    /// Whether a handler takes the messages on the network thread (`deliverOnNetworkThread`).
+    var deliversOnNetworkThread: Bool { queue.withLock { $0.handler != nil } }
+
     /// Messages dropped, oldest first, because the reader fell more than `capacity` behind.
     public var droppedCount: Int { queue.withLock { $0.dropped } }
 

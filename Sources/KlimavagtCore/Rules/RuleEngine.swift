@@ -134,7 +134,7 @@ public struct RuleEngine: Sendable {
     }
 
     private var staleDeadlines: [(sensor: String, deadline: Timestamp)] {
-        staleSchedule.all.map { ($0.key, $0.value) }
+        staleSchedule.all
     }
 
     /// The lifecycle of every rule, by rule id.

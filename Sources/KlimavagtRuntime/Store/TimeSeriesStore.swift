@@ -78,8 +78,11 @@ public final class TimeSeriesStore: @unchecked Sendable {   // unchecked: every 
     public func append(sensor: String, value: Double, at time: Timestamp) -> Series.AppendOutcome {
         lock.withLock {
             let index = seriesIndex(sensor)
-            let truncated = Series.truncate(time.nanoseconds, to: series[sensor]!.resolution)
-            let outcome = series[sensor]!.append(value, at: truncated)
+            // In place through the dictionary's slot: `series[sensor]!` read would copy the whole series (and
+            // retain each of its buffers) on every sample, and hash the id once more for each access.
+            let slot = series.index(forKey: sensor)!
+            let truncated = Series.truncate(time.nanoseconds, to: series.values[slot].resolution)
+            let outcome = series.values[slot].append(value, at: truncated)
             if outcome != .rejectedTooLate, directory != nil {
                 pending[index].append((truncated, value))
                 if !hasPending {
