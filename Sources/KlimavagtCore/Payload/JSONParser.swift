@@ -29,10 +29,18 @@ public struct JSONParser {
     }
 
     public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+        try parse(bytes, keeping: nil)
+    }
+
+    /// Parses the whole text, checking all of it as `parse` does (the same failures at the same offsets), but builds
+    /// only the parts on `interest`'s paths: other members are left out of their objects and other array elements
+    /// are `null`, so that a payload of which a sensor reads two fields does not cost a tree of every field. Every
+    /// path of `interest` resolves in the result as in the whole document.
+    public static func parse(_ bytes: [UInt8], keeping interest: JSONInterest?) throws(Failure) -> JSONValue {
         let result: Result<JSONValue, Failure> = bytes.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(buffer)
             do throws(Failure) {
-                let value = try parser.value(depth: 0)
+                let value = try parser.value(depth: 0, keeping: interest?.root)
                 parser.skipSpace()
                 guard parser.index == buffer.count else { throw parser.fail("unexpected text after the JSON value") }
                 return .success(value)
@@ -62,16 +70,21 @@ public struct JSONParser {
         }
     }
 
-    private mutating func value(depth: Int) throws(Failure) -> JSONValue {
+    /// The value at the current position: all of it where `keeping` is nil or wants everything below it, only its
+    /// branches on `keeping`'s paths where it names some, else checked and passed over (`.null` stands for it).
+    private mutating func value(depth: Int, keeping: JSONInterest.Node? = nil) throws(Failure) -> JSONValue {
         guard depth < Self.maximumDepth else { throw fail("nested more than \(Self.maximumDepth) levels", .tooDeep) }
         skipSpace()
         guard let byte = current else { throw fail("unexpected end of the payload") }
+        let build = keeping?.everything ?? true
         switch byte {
-        case UInt8(ascii: "{"): return try object(depth: depth)
-        case UInt8(ascii: "["): return try array(depth: depth)
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "{"): return try object(depth: depth, keeping: keeping)
+        case UInt8(ascii: "["): return try array(depth: depth, keeping: keeping)
+        case UInt8(ascii: "\""):
+            guard build else { try skipString(); return .null }
+            return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return build ? .bool(true) : .null
+        case UInt8(ascii: "f"): try literal("false"); return build ? .bool(false) : .null
         case UInt8(ascii: "n"):
             if matches("nan") { throw fail("not a number (nan)", .notANumber) }
             try literal("null")
@@ -79,6 +92,7 @@ public struct JSONParser {
         case UInt8(ascii: "N"), UInt8(ascii: "I"), UInt8(ascii: "i"):
             throw fail("not a number", .notANumber)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            guard build else { try skipNumber(); return .null }
             return .number(try number())
         default:
             throw fail("unexpected character '\(Character(Unicode.Scalar(byte)))'")
@@ -98,42 +112,125 @@ public struct JSONParser {
         index += word.utf8CodeUnitCount
     }
 
-    private mutating func object(depth: Int) throws(Failure) -> JSONValue {
+    private mutating func object(depth: Int, keeping: JSONInterest.Node?) throws(Failure) -> JSONValue {
         index += 1
+        // nil: every member; else only those on a path (none: the object is checked and passed over).
+        let wanted = keeping.flatMap { $0.everything ? nil : $0 }
         var members: [(key: String, value: JSONValue)] = []
         skipSpace()
-        if current == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if current == UInt8(ascii: "}") {
+            index += 1
+            return wanted?.members.isEmpty == true ? .null : .object(members)
+        }
         while true {
             skipSpace()
             guard current == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
-            let key = try string()
+            var key: String?
+            var branch: JSONInterest.Node?
+            if let wanted {
+                // A member off every path is checked and passed over; its name is never made a String.
+                if let found = try member(of: wanted) { (key, branch) = (found.name, found.node) }
+            } else {
+                key = try string()
+            }
             skipSpace()
             guard current == UInt8(ascii: ":") else { throw fail("expected ':' after a member name") }
             index += 1
-            members.append((key, try value(depth: depth + 1)))
+            if let key {
+                members.append((key, try value(depth: depth + 1, keeping: branch)))
+            } else {
+                _ = try value(depth: depth + 1, keeping: .nothing)
+            }
             skipSpace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                index += 1
+                return wanted?.members.isEmpty == true ? .null : .object(members)
             default: throw fail("expected ',' or '}' in an object")
             }
         }
     }
 
-    private mutating func array(depth: Int) throws(Failure) -> JSONValue {
+    /// Reads the member name at the current position and returns it with its branch of `node`, or nil when no path
+    /// of `node` goes through it. Names are compared as bytes; one with escapes is decoded first.
+    private mutating func member(of node: JSONInterest.Node) throws(Failure) -> (name: String, node: JSONInterest.Node)? {
+        let opening = index
+        try skipString()
+        let start = opening + 1, end = index - 1
+        if bytes[start..<end].contains(UInt8(ascii: "\\")) {
+            index = opening
+            let name = try string()
+            return node.members.first { $0.name == name }.map { ($0.name, $0.node) }
+        }
+        for member in node.members where member.utf8.count == end - start {
+            if member.utf8.elementsEqual(bytes[start..<end]) { return (member.name, member.node) }
+        }
+        return nil
+    }
+
+    private mutating func array(depth: Int, keeping: JSONInterest.Node?) throws(Failure) -> JSONValue {
         index += 1
+        // nil: every element; else only those on a path (the others `.null`; none: checked and passed over).
+        let wanted = keeping.flatMap { $0.everything ? nil : $0 }
+        let build = wanted.map { !$0.elements.isEmpty } ?? true
         var elements: [JSONValue] = []
+        var count = 0
         skipSpace()
-        if current == UInt8(ascii: "]") { index += 1; return .array(elements) }
+        if current == UInt8(ascii: "]") { index += 1; return build ? .array(elements) : .null }
         while true {
-            elements.append(try value(depth: depth + 1))
+            let branch: JSONInterest.Node? = wanted.map { $0.elements[count] ?? .nothing }
+            let parsed = try value(depth: depth + 1, keeping: branch)
+            if build { elements.append(parsed) }
+            count += 1
             skipSpace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): index += 1; return .array(elements)
+            case UInt8(ascii: "]"): index += 1; return build ? .array(elements) : .null
             default: throw fail("expected ',' or ']' in an array")
             }
         }
+    }
+
+    /// Checks a number as `number()` does, without computing it unless it might lie beyond a Double's range.
+    private mutating func skipNumber() throws(Failure) {
+        let start = index
+        if current == UInt8(ascii: "-") {
+            index += 1
+            if matches("Infinity") || matches("inf") || matches("NaN") || matches("nan") {
+                throw fail("not a number", .notANumber)
+            }
+        }
+        guard let first = current, first >= 0x30, first <= 0x39 else { throw fail("expected a digit") }
+        index += 1
+        if first != 0x30 { skipDigits() }
+        if current == UInt8(ascii: ".") {
+            index += 1
+            guard let digit = current, digit >= 0x30, digit <= 0x39 else { throw fail("expected a digit after '.'") }
+            skipDigits()
+        }
+        // Without an exponent, up to 300 characters are always a finite Double; anything else `number()` judges.
+        guard current == UInt8(ascii: "e") || current == UInt8(ascii: "E") || index - start > 300 else { return }
+        index = start
+        _ = try number()
+    }
+
+    /// Checks a string as `string()` does, without making it.
+    private mutating func skipString() throws(Failure) {
+        let opening = index
+        index += 1
+        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+            guard byte >= 0x20 else { throw fail("control character in a string") }
+            index += 1
+        }
+        guard let stop = current else { throw fail("unterminated string") }
+        guard stop == UInt8(ascii: "\"") else {
+            // Escapes: the full check, its result dropped.
+            index = opening
+            _ = try string()
+            return
+        }
+        index += 1
     }
 
     private mutating func number() throws(Failure) -> Double {

@@ -36,6 +36,8 @@ struct PayloadRouter {
     }
 
     let routes: [Route]
+    /// Every field a route reads (its value and its time): a payload is checked whole, but only these are built.
+    let interest: JSONInterest
     /// Sensors configured by name; a template never makes a second sensor of the same id.
     private let named: Set<String>
     private var latest: [String: Timestamp] = [:]
@@ -56,6 +58,7 @@ struct PayloadRouter {
             return Route(filter: filter, sensor: sensor, template: SensorTemplate(sensor.id),
                          mapping: Self.mapping(for: input, unit: sensor.spec.unit), maximumClockSkew: input.maximumClockSkew)
         }
+        interest = JSONInterest(routes.flatMap { [$0.mapping.value] + ($0.mapping.time.map { [$0.path] } ?? []) })
     }
 
     /// The distinct topic filters to subscribe to.
@@ -192,7 +195,7 @@ struct PayloadRouter {
             }
             if document == nil {
                 do {
-                    document = .success(try JSONParser.parse(payload))
+                    document = .success(try JSONParser.parse(payload, keeping: interest))
                 } catch {
                     document = .failure(error)
                 }

@@ -78,11 +78,13 @@ public final class TimeSeriesStore: @unchecked Sendable {   // unchecked: every 
     public func append(sensor: String, value: Double, at time: Timestamp) -> Series.AppendOutcome {
         lock.withLock {
             let index = seriesIndex(sensor)
-            // In place through the dictionary's slot: `series[sensor]!` read would copy the whole series (and
-            // retain each of its buffers) on every sample, and hash the id once more for each access.
-            let slot = series.index(forKey: sensor)!
-            let truncated = Series.truncate(time.nanoseconds, to: series.values[slot].resolution)
-            let outcome = series.values[slot].append(value, at: truncated)
+            // In place through the dictionary's slot (inout, so never a read): a read of `series[sensor]!` or of
+            // `series.values[slot]` copies the whole series and retains each of its buffers, on every sample.
+            func append(to series: inout Series) -> (Series.AppendOutcome, Int64) {
+                let truncated = Series.truncate(time.nanoseconds, to: series.resolution)
+                return (series.append(value, at: truncated), truncated)
+            }
+            let (outcome, truncated) = append(to: &series.values[series.index(forKey: sensor)!])
             if outcome != .rejectedTooLate, directory != nil {
                 pending[index].append((truncated, value))
                 if !hasPending {
