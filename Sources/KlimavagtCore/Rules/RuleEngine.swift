@@ -126,8 +126,13 @@ public struct RuleEngine: Sendable {
 
     /// Notes that `sensor` was seen or went stale: its deadline moves in the schedule (O(log sensors)).
     private mutating func staleDeadlineChanged(for sensor: String) {
-        if !staleSensors.contains(sensor), let seen = lastSeen[sensor], let after = sensors[sensor]?.staleAfter {
-            staleSchedule.set(sensor, seen + after)
+        staleDeadlineChanged(for: sensor, seen: lastSeen[sensor], staleAfter: sensors[sensor]?.staleAfter)
+    }
+
+    /// The same with what the caller has at hand already (`ingest`, once per reading: no lookups by name).
+    private mutating func staleDeadlineChanged(for sensor: String, seen: Timestamp?, staleAfter: Duration?) {
+        if staleSensors.isEmpty || !staleSensors.contains(sensor), let seen, let staleAfter {
+            staleSchedule.set(sensor, seen + staleAfter)
         } else {
             staleSchedule.set(sensor, nil)
         }
@@ -246,10 +251,7 @@ public struct RuleEngine: Sendable {
     /// Callers condition each reading once, then `ingest` the result.
     public mutating func condition(_ reading: Reading) -> (reading: Reading, verdict: PlausibilityCheck.Verdict) {
         guard let sensor = sensors[reading.sensor], !sensor.plausible.isEmpty else { return (reading, .ok) }
-        var check = checks[reading.sensor] ?? PlausibilityCheck(sensor.plausible)
-        let judged = check.judge(reading)
-        checks[reading.sensor] = check
-        return judged
+        return checks[reading.sensor, default: PlausibilityCheck(sensor.plausible)].judge(reading)
     }
 
     /// Why a reading cannot be taken, or nil if it can: its time or value lies outside `Limits`, a pulse sensor's
@@ -289,10 +291,17 @@ public struct RuleEngine: Sendable {
         var events = advance(to: Timestamp(nanoseconds: clockTime.nanoseconds &- 1))
         guard let sensor = sensors[reading.sensor] else { return events }
         let seenAt = arrival ?? reading.time
-        let previous = lastSeen[reading.sensor]
-        lastSeen[reading.sensor] = max(seenAt, previous ?? seenAt)
-        defer { staleDeadlineChanged(for: reading.sensor) }
-        let wasStale = staleSensors.remove(reading.sensor) != nil
+        // One lookup for the read and the write (a reading's path does each of these once per sensor).
+        var previous: Timestamp?
+        func see(_ last: inout Timestamp?) {
+            previous = last
+            last = max(seenAt, last ?? seenAt)
+        }
+        see(&lastSeen[reading.sensor])
+        defer {
+            staleDeadlineChanged(for: reading.sensor, seen: max(seenAt, previous ?? seenAt), staleAfter: sensor.staleAfter)
+        }
+        let wasStale = !staleSensors.isEmpty && staleSensors.remove(reading.sensor) != nil
         guard let watching = rulesOf[reading.sensor] else { return events }
         if wasStale {
             for index in watching {

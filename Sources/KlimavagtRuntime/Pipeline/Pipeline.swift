@@ -258,7 +258,7 @@ public final class Pipeline: @unchecked Sendable {   // unchecked: its state is 
         guard !stopped, let sensor = sensors[reading.sensor] else { return nil }
         startOnce()
         if let refusal = engine.refusal(for: reading) { return refusal }
-        if let through = countedThrough[sensor.id] {
+        if !countedThrough.isEmpty, let through = countedThrough[sensor.id] {
             guard reading.time > through else { return nil }
             countedThrough[sensor.id] = nil
         }
