@@ -1,4 +1,6 @@
+import Foundation
 import KlimavagtCore
+import KlimavagtTestSupport
 import Testing
 
 @Suite("RFC 3339 times")
@@ -31,6 +33,33 @@ struct TimestampTests {
             let time = Timestamp(seconds: seconds, nanoseconds: 123_000_000)
             #expect(Timestamp(rfc3339: time.rfc3339) == time)
             seconds += 86_400 * 37 + 3_671
+        }
+    }
+}
+
+@Suite("RFC 3339 text of times across the years")
+struct TimestampTextTests {
+    @Test("the text of 20 000 random times from 1678 to 2262 (the nanoseconds an Int64 holds) is Foundation's")
+    func randomTimes() {
+        let formatter = DateFormatter()
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        var random = SplitMix64(seed: 3339)
+        let first: Int64 = -9_214_560_000    // 1678-01-01
+        let last: Int64 = 9_183_110_399      // 2261-12-31T23:59:59
+        for _ in 0..<20_000 {
+            let seconds = first + Int64(random.next() % UInt64(last - first + 1))
+            let nanos: Int64 = [0, 250_000_000, 1, 999_999_999, 5_000_000][Int(random.next() % 5)]
+            let text = Timestamp(seconds: seconds, nanoseconds: nanos).rfc3339
+            var expected = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            if nanos != 0 {
+                expected += nanos % 1_000_000 == 0
+                    ? "." + String(String(nanos / 1_000_000 + 1000).dropFirst())
+                    : "." + String(String(nanos + 1_000_000_000).dropFirst())
+            }
+            #expect(text == expected + "Z", "seconds \(seconds), nanoseconds \(nanos)")
         }
     }
 }
