@@ -156,13 +156,13 @@ public struct JSONParser {
     /// of `node` goes through it. Names are compared as bytes; one with escapes is decoded first.
     private mutating func member(of node: JSONInterest.Node) throws(Failure) -> (name: String, node: JSONInterest.Node)? {
         let opening = index
-        try skipString()
-        let start = opening + 1, end = index - 1
-        if bytes[start..<end].contains(UInt8(ascii: "\\")) {
+        let start = opening + 1
+        if try !skipString() {
             index = opening
             let name = try string()
             return node.members.first { $0.name == name }.map { ($0.name, $0.node) }
         }
+        let end = index - 1
         for member in node.members where member.utf8.count == end - start {
             if member.utf8.elementsEqual(bytes[start..<end]) { return (member.name, member.node) }
         }
@@ -215,8 +215,9 @@ public struct JSONParser {
         _ = try number()
     }
 
-    /// Checks a string as `string()` does, without making it.
-    private mutating func skipString() throws(Failure) {
+    /// Checks a string as `string()` does, without making it; false when it holds an escape.
+    @discardableResult
+    private mutating func skipString() throws(Failure) -> Bool {
         let opening = index
         index += 1
         while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
@@ -228,9 +229,10 @@ public struct JSONParser {
             // Escapes: the full check, its result dropped.
             index = opening
             _ = try string()
-            return
+            return false
         }
         index += 1
+        return true
     }
 
     private mutating func number() throws(Failure) -> Double {
