@@ -195,24 +195,9 @@ public struct JSONParser {
     /// Checks a number as `number()` does, without computing it unless it might lie beyond a Double's range.
     private mutating func skipNumber() throws(Failure) {
         let start = index
-        if current == UInt8(ascii: "-") {
-            index += 1
-            if matches("Infinity") || matches("inf") || matches("NaN") || matches("nan") {
-                throw fail("not a number", .notANumber)
-            }
-        }
-        guard let first = current, first >= 0x30, first <= 0x39 else { throw fail("expected a digit") }
-        index += 1
-        if first != 0x30 { skipDigits() }
-        if current == UInt8(ascii: ".") {
-            index += 1
-            guard let digit = current, digit >= 0x30, digit <= 0x39 else { throw fail("expected a digit after '.'") }
-            skipDigits()
-        }
-        // Without an exponent, up to 300 characters are always a finite Double; anything else `number()` judges.
-        guard current == UInt8(ascii: "e") || current == UInt8(ascii: "E") || index - start > 300 else { return }
-        index = start
-        _ = try number()
+        let exponent = try scanNumber()
+        // Without an exponent, up to 300 characters are always a finite Double.
+        if exponent || index - start > 300 { _ = try numberValue(from: start) }
     }
 
     /// Checks a string as `string()` does, without making it; false when it holds an escape.
@@ -237,6 +222,13 @@ public struct JSONParser {
 
     private mutating func number() throws(Failure) -> Double {
         let start = index
+        try scanNumber()
+        return try numberValue(from: start)
+    }
+
+    /// Moves past the number at the current position, checked against JSON's grammar; whether it has an exponent.
+    @discardableResult
+    private mutating func scanNumber() throws(Failure) -> Bool {
         if current == UInt8(ascii: "-") {
             index += 1
             if matches("Infinity") || matches("inf") || matches("NaN") || matches("nan") {
@@ -251,12 +243,16 @@ public struct JSONParser {
             guard let digit = current, digit >= 0x30, digit <= 0x39 else { throw fail("expected a digit after '.'") }
             skipDigits()
         }
-        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
-            index += 1
-            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
-            guard let digit = current, digit >= 0x30, digit <= 0x39 else { throw fail("expected an exponent") }
-            skipDigits()
-        }
+        guard current == UInt8(ascii: "e") || current == UInt8(ascii: "E") else { return false }
+        index += 1
+        if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+        guard let digit = current, digit >= 0x30, digit <= 0x39 else { throw fail("expected an exponent") }
+        skipDigits()
+        return true
+    }
+
+    /// The value of the number from `start` to the current position, which `scanNumber` has checked.
+    private func numberValue(from start: Int) throws(Failure) -> Double {
         if let value = Self.exactDecimal(UnsafeBufferPointer(rebasing: bytes[start..<index])) { return value }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let value = Double(text) else { throw fail("number out of range") }
