@@ -11,7 +11,8 @@
 #   make test-tsan  the outbox, pipeline, store and socket suites under ThreadSanitizer; any report fails
 #   make deb-arm64  the arm64 package for Raspberry Pi OS trixie, cross-built with Debian sid's Swift (.ci/arm64)
 #   make test-arm64 the arm64 build under qemu-user: --version, every replay trace against this machine's, the package
-#                   installed in a Debian 13 arm64 root, and the core tests of the arm64 test bundle
+#                   installed in a Debian 13 arm64 root, and the core tests of the arm64 test bundle; then its GPIO
+#                   tests against an arm64 kernel's gpio-sim in qemu-system-aarch64 (make test-gpiosim-arm64)
 #   make test-sid   every host test built with Debian sid's Swift 6.2.3 against libmosquitto 2.1 (in the arm64 build's root)
 
 SWIFT      ?= swift
@@ -137,14 +138,21 @@ test-ha: build
 
 # arm64 (Debian 13, Raspberry Pi OS trixie): cross-built in a Debian sid root with sid's Swift and a Swift SDK for a
 # Debian 13 arm64 sysroot, all cached under /var/cache/klimavagt/arm64; checked under qemu-user (.ci/arm64).
-.PHONY: deb-arm64 test-arm64
+.PHONY: deb-arm64 test-arm64 test-gpiosim-arm64
 deb-arm64:
 	bash .ci/arm64 deb
 
-# The package's checks under qemu-user, then the core tests of the arm64 test bundle (Swift 6.2.3) under qemu-user.
+# The package's checks under qemu-user, then the core tests of the arm64 test bundle (Swift 6.2.3) under qemu-user,
+# then its GPIO tests in the arm64 gpio-sim VM.
 test-arm64:
 	bash .ci/arm64 test
 	bash .ci/arm64 unit
+	$(MAKE) --no-print-directory test-gpiosim-arm64
+
+# The arm64 test bundle's GPIOSim suites against the real kernel: a gpio-sim kernel for arm64 (Tests/VM/kernel --arch
+# arm64, cached) in qemu-system-aarch64 (TCG), booting a Debian 13 arm64 root with two simulated chips.
+test-gpiosim-arm64:
+	bash .ci/arm64 gpiosim
 
 # Every host test built natively (x86_64) with Debian sid's Swift 6.2.3, against sid's libmosquitto 2.1 and its
 # mosquitto 2.1 broker, in the sid root of the arm64 build: the code below Swift 6.3 (the default executor instead of
