@@ -3,7 +3,8 @@
 // Input: one or more messages separated by NUL bytes (at most 16). Each message is `TOPIC\nPAYLOAD`; the topic line
 // may end in ` @SECONDS`, the arrival time as seconds from 2024-07-02T18:00:00Z (clamped to 1970...2100, the range a
 // board's wall clock can show), else each message arrives a minute after the one before. Every message is routed
-// (topic filters, templates, JSON, paths, time formats, clock skew, order), each reading is conditioned (plausibility)
+// (topic filters, templates, JSON, paths, time formats, clock skew, order; the parse that builds only the routes'
+// fields is checked against the whole parse, a difference being a finding), each reading is conditioned (plausibility)
 // and ingested by the rules (a message on `klimavagt/fuzz/alerts/RULE/state` is read as a retained alert state and
 // restored into the rules, as a start does), its state and any alert event are formatted as the agent publishes them, and the rules'
 // clock is advanced to the arrival time; after the last message, two days on.
@@ -135,6 +136,7 @@ func fuzzPayload(_ bytes: [UInt8]) {
             continue
         }
         let outcome = router.route(topic: topic, payload: payload, arrival: now)
+        checkKeptParse(payload, keeping: router)
         for sensor in outcome.newSensors where sensors[sensor.id] == nil {   // Pipeline.register
             sensors[sensor.id] = sensor
             engine.register(sensor.spec)
@@ -160,6 +162,28 @@ func fuzzPayload(_ bytes: [UInt8]) {
         _ = engine.nextDeadline
     }
     emit(engine.advance(to: now + .seconds(2 * 86_400)))
+}
+
+/// The router parses only the fields its routes read: that parse must fail as the whole parse does, at the same
+/// byte, and give the same value on every route's path. A difference is a finding.
+func checkKeptParse(_ payload: [UInt8], keeping router: PayloadRouter) {
+    let whole = Result { () throws(JSONParser.Failure) in try JSONParser.parse(payload) }
+    let kept = Result { () throws(JSONParser.Failure) in try JSONParser.parse(payload, keeping: router.interest) }
+    switch (whole, kept) {
+    case (.failure(let a), .failure(let b)) where a == b: return
+    case (.success(let a), .success(let b)):
+        for route in router.routes {
+            for path in [route.mapping.value] + (route.mapping.time.map { [$0.path] } ?? []) {
+                switch (path.resolve(in: a), path.resolve(in: b)) {
+                case (.success(let x), .success(let y)) where x == y: continue
+                case (.failure, .failure): continue
+                default: fatalError("the kept parse differs from the whole parse on \(path)")
+                }
+            }
+        }
+    default:
+        fatalError("the kept parse fails otherwise than the whole parse")
+    }
 }
 
 /// libFuzzer's entry point (also under this name for tools that look for it).
