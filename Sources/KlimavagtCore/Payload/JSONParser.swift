@@ -116,11 +116,12 @@ public struct JSONParser {
         index += 1
         // nil: every member; else only those on a path (none: the object is checked and passed over).
         let wanted = keeping.flatMap { $0.everything ? nil : $0 }
+        let passedOver = wanted?.members.isEmpty == true
         var members: [(key: String, value: JSONValue)] = []
         skipSpace()
         if current == UInt8(ascii: "}") {
             index += 1
-            return wanted?.members.isEmpty == true ? .null : .object(members)
+            return passedOver ? .null : .object(members)
         }
         while true {
             skipSpace()
@@ -146,7 +147,7 @@ public struct JSONParser {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return wanted?.members.isEmpty == true ? .null : .object(members)
+                return passedOver ? .null : .object(members)
             default: throw fail("expected ',' or '}' in an object")
             }
         }

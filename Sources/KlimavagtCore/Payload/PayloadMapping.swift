@@ -23,6 +23,9 @@ public struct PayloadMapping: Sendable {
     /// 1 and 0 too. Without, only numbers are readings.
     public var states: [String: Double]
     public var time: (path: JSONPath, format: TimeFormat)?
+
+    /// The paths of the document this mapping reads: its value's and its time's.
+    public var paths: [JSONPath] { [value] + (time.map { [$0.path] } ?? []) }
     public var maximumBytes: Int
 
     public init(value: JSONPath, scale: Double = 1, offset: Double = 0, datum: Double? = nil,

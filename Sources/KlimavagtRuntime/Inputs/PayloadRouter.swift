@@ -58,7 +58,7 @@ struct PayloadRouter {
             return Route(filter: filter, sensor: sensor, template: SensorTemplate(sensor.id),
                          mapping: Self.mapping(for: input, unit: sensor.spec.unit), maximumClockSkew: input.maximumClockSkew)
         }
-        interest = JSONInterest(routes.flatMap { [$0.mapping.value] + ($0.mapping.time.map { [$0.path] } ?? []) })
+        interest = JSONInterest(routes.flatMap(\.mapping.paths))
     }
 
     /// The distinct topic filters to subscribe to.

@@ -173,7 +173,7 @@ func checkKeptParse(_ payload: [UInt8], keeping router: PayloadRouter) {
     case (.failure(let a), .failure(let b)) where a == b: return
     case (.success(let a), .success(let b)):
         for route in router.routes {
-            for path in [route.mapping.value] + (route.mapping.time.map { [$0.path] } ?? []) {
+            for path in route.mapping.paths {
                 switch (path.resolve(in: a), path.resolve(in: b)) {
                 case (.success(let x), .success(let y)) where x == y: continue
                 case (.failure, .failure): continue
