@@ -162,14 +162,17 @@ test-sid:
 	bash .ci/arm64 run bash -c 'swift build --build-tests -Xswiftc -Xfrontend -Xswiftc -disable-cross-import-overlays \
 	  --scratch-path .build-sid && swift test --skip-build --scratch-path .build-sid'
 
-# The MQTT load benchmark runs the agent as packaged beside mosquitto_sub and a Python paho-mqtt script
-# (python3-paho-mqtt), at QoS 0 and 1, flooded and paced; the Store, AlertLatency and Footprint benchmarks beside it.
+# The MQTT load benchmark runs the agent as packaged beside mosquitto_sub, a Python paho-mqtt script
+# (python3-paho-mqtt) and collectd 5.12 (Debian's collectd-core, downloaded and unpacked under
+# /var/cache/klimavagt/collectd by Benchmarks/MQTTLoad/collectd-root, not installed), at QoS 0 and 1, flooded and
+# paced; the Store, AlertLatency and Footprint benchmarks beside it.
 # The footprint benchmark measures the agent as packaged (Swift runtime linked in) beside the design card's floor.
 bench: deps
 	$(call apt_install,python3-paho-mqtt)
 	$(SWIFT) build -c release --product klimavagt
 	$(SWIFT) build -c release --product klimavagt --static-swift-stdlib --scratch-path .build-deb
 	cd Benchmarks && $(SWIFT) build -c release --product footprint-floor --static-swift-stdlib --scratch-path .build-floor
+	bash Benchmarks/MQTTLoad/collectd-root >/dev/null
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
 # Fuzzing: libFuzzer harnesses (Tests/Fuzz/) built with -sanitize=fuzzer,address in .build-fuzz/, each run for

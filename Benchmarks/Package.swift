@@ -32,6 +32,7 @@ let package = Package(
                 .product(name: "KlimavagtRuntime", package: "klimavagt"),
             ],
             path: "MQTTLoad",
+            exclude: ["peer.py", "collectd-root"],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
             .executableTarget(
