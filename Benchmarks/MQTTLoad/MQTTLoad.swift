@@ -4,15 +4,23 @@ import KlimavagtTestSupport
 import KlimavagtMQTT
 
 /// The CPU each consumer of the same MQTT load spends per message, side by side in one run: the agent (as packaged,
-/// the Swift runtime linked in), `mosquitto_sub` writing to /dev/null, and a home-made Python paho-mqtt script
-/// (`peer.py`: json.loads, three fields, a 30-minute rolling rain sum per topic, a threshold).
+/// the Swift runtime linked in), `mosquitto_sub` writing to /dev/null, a home-made Python paho-mqtt script
+/// (`peer.py`: json.loads, three fields, a 30-minute rolling rain sum per topic, a threshold), and collectd 5.12
+/// (Debian's collectd-core, unpacked by `collectd-root`: its mqtt plugin subscribing, its csv plugin writing).
+///
+/// collectd reads no JSON, only its own one-value messages, so the load generator publishes, after each JSON message,
+/// one collectd message with the same Level value at the same QoS (`collectd/load/mqtt-<k>/gauge-level`, payload
+/// `N:<cm>`): the paced cases pace both streams alike. collectd subscribes to `collectd/#` alone, the others to
+/// `site/sensors/+/SENSOR` alone. `KLIMAVAGT_COLLECTD_ROOT` names the unpacked collectd (default: the newest under
+/// /var/cache/klimavagt/collectd); without one the line says so and the others are measured as ever.
 ///
 /// The workload is the users': Tasmota `SENSOR` payloads (JSON with ENERGY, Rain and Level members) on 50 topics
 /// `site/sensors/<k>/SENSOR` through a private mosquitto; the agent reads `plug-{1}` from the `tasmota-energy`
 /// profile and `level-{1}` from `Level.cm` on the same topics (100 sensors), with a threshold rule, arrival time, the
 /// store and sensor states on. Four cases: QoS 0 and QoS 1, a flood (200 000 messages as fast as the publisher goes)
-/// and paced (20 000 at 2 000 a second). Each consumer is started afresh for each run and its CPU time is taken at
-/// its exit (its start included); each case reports the median of its runs. Build the agent first (`make bench`):
+/// and paced (20 000 at 2 000 a second), each with as many collectd messages beside. Each consumer is started afresh
+/// for each run and its CPU time is taken at its exit (its start included); each case reports the median of its runs.
+/// Build the agent first (`make bench`):
 ///   swift build -c release --static-swift-stdlib --product klimavagt --scratch-path .build-deb   (repository)
 /// `KLIMAVAGT_BINARY` points elsewhere; `KLIMAVAGT_LOAD_RUNS` sets the runs per case (default 5).
 let benchmarks: @Sendable () -> Void = {
@@ -27,6 +35,7 @@ let benchmarks: @Sendable () -> Void = {
             .custom("agent CPU per message (ns)"), .custom("mosquitto_sub CPU per message (ns)"),
             .custom("python peer CPU per message (ns)"), .custom("agent / mosquitto_sub (%)"),
             .custom("agent / python peer (%)"), .custom("agent max RSS (kB)", useScalingFactor: false),
+            .custom("collectd CPU per message (ns)"), .custom("agent / collectd (%)"),
         ]
         Benchmark(
             "MQTT load: \(load.name)",
@@ -46,12 +55,33 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.measurement(metrics[3], agent * 100 / max(subscriber, 1))
             benchmark.measurement(metrics[4], agent * 100 / max(peer, 1))
             benchmark.measurement(metrics[5], median(results.map(\.agentMaxRSS)))
-            let line = String(format: "MQTTLoad %@: per message agent %.2f µs, mosquitto_sub %.2f µs, python %.2f µs; agent/mosquitto_sub %.2f×, agent/python %.2f×; agent max RSS %.1f MB; agent read %@ of %d readings\n",
-                              load.name, Double(agent) / 1000, Double(subscriber) / 1000, Double(peer) / 1000,
-                              Double(agent) / Double(max(subscriber, 1)), Double(agent) / Double(max(peer, 1)),
-                              Double(median(results.map(\.agentMaxRSS))) / 1024,
-                              results.map { String($0.agentReadings) }.joined(separator: "/"), 2 * load.messages)
-            FileHandle.standardError.write(Data(line.utf8))
+            var line = String(format: "MQTTLoad %@: per message agent %.2f µs, mosquitto_sub %.2f µs, python %.2f µs",
+                              load.name, Double(agent) / 1000, Double(subscriber) / 1000, Double(peer) / 1000)
+            let measured = results.compactMap(\.collectd)
+            let collectd = measured.count == results.count ? median(measured.map(\.nanos)) : nil
+            if let collectd {
+                benchmark.measurement(metrics[6], collectd)
+                benchmark.measurement(metrics[7], agent * 100 / max(collectd, 1))
+                line += String(format: ", collectd %.2f µs", Double(collectd) / 1000)
+            }
+            line += String(format: "; agent/mosquitto_sub %.2f×, agent/python %.2f×",
+                           Double(agent) / Double(max(subscriber, 1)), Double(agent) / Double(max(peer, 1)))
+            if let collectd {
+                line += String(format: ", agent/collectd %.2f×", Double(agent) / Double(max(collectd, 1)))
+            }
+            line += String(format: "; agent max RSS %.1f MB", Double(median(results.map(\.agentMaxRSS))) / 1024)
+            if collectd != nil {
+                line += String(format: ", collectd max RSS %.1f MB", Double(median(measured.map(\.maxRSS))) / 1024)
+            }
+            let readings = results.map { String($0.agentReadings) }.joined(separator: "/")
+            line += "; agent read \(readings) of \(2 * load.messages) readings"
+            if collectd != nil {
+                let written = measured.map { String($0.written) }.joined(separator: "/")
+                line += "; collectd wrote \(written) of \(load.messages) values"
+            } else {
+                line += "; collectd: \(results.lazy.compactMap(\.collectdMissing).first ?? "not measured")"
+            }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
         }
     }
     // Instructions per message, counted by callgrind (repeatable whatever else the machine does): the agent as
@@ -122,6 +152,168 @@ struct LoadResult {
     var peerNanos: Int
     var agentMaxRSS: Int
     var agentReadings: Int
+    /// collectd's figures, or nil when there is no collectd (`collectdMissing` says why).
+    var collectd: CollectdResult?
+    var collectdMissing: String?
+}
+
+struct CollectdResult {
+    /// CPU time per message it was sent.
+    var nanos: Int
+    var maxRSS: Int
+    /// Values its csv plugin wrote.
+    var written: Int
+}
+
+/// collectd 5.12 as Debian ships it (collectd-core), unpacked by `collectd-root` into
+/// /var/cache/klimavagt/collectd/VERSION, never installed; run in the foreground with a configuration of its own.
+struct Collectd {
+    let root: String
+    let directory: URL
+    let process: ChildProcess
+
+    static let cache = "/var/cache/klimavagt/collectd"
+
+    /// The unpacked collectd: `KLIMAVAGT_COLLECTD_ROOT`, or the newest under the cache; or why there is none.
+    static func find() -> Result<String, CollectdMissing> {
+        let files = FileManager.default
+        if let root = ProcessInfo.processInfo.environment["KLIMAVAGT_COLLECTD_ROOT"], !root.isEmpty {
+            guard files.isExecutableFile(atPath: root + "/usr/sbin/collectd") else {
+                return .failure(CollectdMissing("none at KLIMAVAGT_COLLECTD_ROOT=\(root)"))
+            }
+            return .success(root)
+        }
+        let versions = ((try? files.contentsOfDirectory(atPath: cache)) ?? [])
+            .filter { !$0.hasSuffix(".partial") && files.isExecutableFile(atPath: "\(cache)/\($0)/usr/sbin/collectd") }
+            .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+        guard let newest = versions.last else {
+            return .failure(CollectdMissing(
+                "missing, not measured (none under \(cache): run Benchmarks/MQTTLoad/collectd-root)"))
+        }
+        return .success("\(cache)/\(newest)")
+    }
+
+    /// Starts collectd in `directory` (its configuration, log and CSV files), subscribed to `collectd/#` on the broker
+    /// at `qos`; it writes each value it receives with the csv plugin under `directory/csv/HOST/PLUGIN/TYPE-DATE`.
+    init(root: String, directory: URL, port: Int, qos: Int) throws {
+        self.root = root
+        self.directory = directory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("collectd.conf").path
+        // One write thread: with collectd's default five, two values of one series can overtake each other on the
+        // way to the writers, and its value cache then drops the later one ("uc_update: Value too old").
+        try """
+            Hostname "klimavagt-load"
+            FQDNLookup false
+            BaseDir "\(directory.path)"
+            PIDFile "\(directory.path)/collectd.pid"
+            PluginDir "\(root)/usr/lib/collectd"
+            TypesDB "\(root)/usr/share/collectd/types.db"
+            Interval 10
+            WriteThreads 1
+            LoadPlugin logfile
+            <Plugin logfile>
+              LogLevel info
+              File STDOUT
+              Timestamp true
+            </Plugin>
+            LoadPlugin mqtt
+            <Plugin mqtt>
+              <Subscribe "load">
+                Host "127.0.0.1"
+                Port \(port)
+                ClientId "collectd-load-\(UUID().uuidString.prefix(6))"
+                QoS \(qos)
+                Topic "collectd/#"
+                CleanSession true
+              </Subscribe>
+            </Plugin>
+            LoadPlugin csv
+            <Plugin csv>
+              DataDir "\(directory.path)/csv"
+              StoreRates false
+            </Plugin>
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        var environment = ChildProcess.environmentWithoutPreload
+        // Libraries `collectd-root` unpacked beside it because this machine lacks them (none on a machine with
+        // make bench's packages).
+        let libraries = ["lib", "usr/lib"].flatMap { folder in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")) ?? [])
+                .filter { $0.hasSuffix("-linux-gnu") }.map { "\(root)/\(folder)/\($0)" }
+        }
+        if !libraries.isEmpty {
+            environment["LD_LIBRARY_PATH"] = (libraries + [environment["LD_LIBRARY_PATH"]].compactMap { $0 })
+                .joined(separator: ":")
+        }
+        process = try ChildProcess("\(root)/usr/sbin/collectd", ["-f", "-C", config], environment: environment,
+                                   outputFile: directory.appendingPathComponent("collectd.log").path)
+    }
+
+    /// The values the csv plugin wrote under `plugin` (`mqtt` for the load, `probe` for the readiness probe): the
+    /// lines of its files less each file's header.
+    func written(plugin: String = "mqtt") -> Int {
+        let host = directory.appendingPathComponent("csv/load")
+        let files = FileManager.default
+        var count = 0
+        for series in (try? files.contentsOfDirectory(atPath: host.path)) ?? []
+        where series == plugin || series.hasPrefix(plugin + "-") {
+            let folder = host.appendingPathComponent(series)
+            for file in (try? files.contentsOfDirectory(atPath: folder.path)) ?? [] {
+                guard let data = try? Data(contentsOf: folder.appendingPathComponent(file)) else { continue }
+                let lines = data.reduce(0) { $1 == 10 ? $0 + 1 : $0 }
+                count += max(0, lines - 1)
+            }
+        }
+        return count
+    }
+
+    /// Returns once collectd takes values: it has written a probe value (`collectd/load/probe/gauge-ready`, published
+    /// every 100 ms until one is written, as the subscription is not visible otherwise); throws after 30 s.
+    func untilSubscribed(_ publisher: MQTTClient) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while written(plugin: "probe") == 0 {
+            guard process.isRunning else { throw BrokerError("collectd exited: \(process.output)") }
+            guard ContinuousClock.now < deadline else {
+                throw BrokerError("collectd wrote no probe value in 30 s: \(process.output)")
+            }
+            try await publisher.publish("collectd/load/probe/gauge-ready", payload: Array("N:1".utf8), qos: .atMostOnce)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Returns once collectd is done with the load: its csv files hold all `sent` values, or its CPU time has not
+    /// moved for a second (at QoS 0 it may have lost some), or 120 s have passed.
+    func untilDone(sent: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        var last = process.cpuTime
+        var still = 0
+        while written() < sent && still < 4 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            let now = process.cpuTime
+            still = now == last ? still + 1 : 0
+            last = now
+        }
+    }
+
+    /// Stops collectd (SIGTERM, SIGKILL after 10 s) and returns its figures for `sent` messages: CPU time from its
+    /// usage at exit (its start included), its peak resident memory read just before.
+    func stop(sent: Int) async -> CollectdResult {
+        let maxRSS = process.statusKilobytes("VmHWM")
+        process.signal(SIGTERM)
+        if await process.wait(seconds: 10) == nil {
+            process.signal(SIGKILL)
+            process.wait()
+        }
+        let cpu = process.cpuUsed ?? .zero
+        let nanos = Int(cpu.components.seconds) * 1_000_000_000 + Int(cpu.components.attoseconds / 1_000_000_000)
+        return CollectdResult(nanos: nanos / max(sent, 1), maxRSS: maxRSS, written: written())
+    }
+}
+
+struct CollectdMissing: Error {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
 }
 
 enum LoadRig {
@@ -133,6 +325,12 @@ enum LoadRig {
     static func payload(_ index: Int, time: String) -> [UInt8] {
         let level = 100 + index % 30   // under the rule's threshold: the load is readings, not an alert storm
         return Array(#"{"Time":"\#(time)","ENERGY":{"TotalStartTime":"2023-11-12T09:41:07","Total":\#(1000 + index / 1000).\#(index % 1000),"Yesterday":1.234,"Today":0.512,"Period":12,"Power":\#(index % 3000),"ApparentPower":1502,"ReactivePower":389,"Factor":0.97,"Voltage":231,"Current":6.503},"Rain":{"Tips":\#(index % 3)},"Level":{"cm":\#(level).\#(index % 10)}}"#.utf8)
+    }
+
+    /// The collectd message of message `index`: its Level value (`payload`'s Level.cm) as collectd's plain-text
+    /// protocol has it, `TIME:VALUE` with N for the time of arrival.
+    static func collectdPayload(_ index: Int) -> [UInt8] {
+        Array("N:\(100 + index % 30).\(index % 10)".utf8)
     }
 
     /// The agent's resident memory once `topics` topics have each delivered `readingsEach` messages.
@@ -317,16 +515,33 @@ enum LoadRig {
             repository.appendingPathComponent("Benchmarks/MQTTLoad/peer.py").path,
             String(broker.port), qos, String(load.messages), "site/sensors/+/SENSOR",
         ], environment: ChildProcess.environmentWithoutPreload, outputFile: peerLog)
-        // Every consumer subscribed: the agent's feed after its session is up, the peer when it prints so.
+        var collectd: Collectd?
+        var collectdMissing: String?
+        switch Collectd.find() {
+        case .success(let root):
+            collectd = try Collectd(root: root, directory: broker.directory.appendingPathComponent("collectd"),
+                                    port: broker.port, qos: load.qos == .atMostOnce ? 0 : 1)
+        case .failure(let missing):
+            collectdMissing = missing.reason
+        }
+        defer {
+            if let collectd, collectd.process.isRunning {
+                collectd.process.signal(SIGKILL)
+                collectd.process.wait()
+            }
+        }
+        let publisher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "load-generator"))
+        defer { publisher.close() }
+        try await publisher.connect()
+
+        // Every consumer subscribed: the agent's feed after its session is up, the peer when it prints so, collectd
+        // once it has written a probe value.
+        try await collectd?.untilSubscribed(publisher)
         for _ in 0..<100 {
             if (try? String(contentsOfFile: peerLog, encoding: .utf8))?.contains("subscribed") == true { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         try await Task.sleep(for: .milliseconds(700))
-
-        let publisher = try MQTTClient(MQTTOptions(port: broker.port, clientID: "load-generator"))
-        defer { publisher.close() }
-        try await publisher.connect()
         let local = DateFormatter()
         local.timeZone = TimeZone(identifier: "Europe/Copenhagen")
         local.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
@@ -346,12 +561,22 @@ enum LoadRig {
                 }
                 let topic = "site/sensors/\(index % topics)/SENSOR"
                 let payload = payload(index, time: time)
+                // collectd's message of the same reading, right after it.
+                let collectdTopic = "collectd/load/mqtt-\(index % topics)/gauge-level"
+                let collectdPayload = collectdPayload(index)
                 if load.qos == .atMostOnce {
                     try await publisher.publish(topic, payload: payload, qos: .atMostOnce)
+                    try await publisher.publish(collectdTopic, payload: collectdPayload, qos: .atMostOnce)
                 } else {
-                    // Up to 64 publications in flight, each awaiting its PUBACK.
-                    if index >= 64 { try await group.next() }
+                    // Up to 64 messages of each stream in flight (128 publications), each awaiting its PUBACK.
+                    if index >= 64 {
+                        try await group.next()
+                        try await group.next()
+                    }
                     group.addTask { try await publisher.publish(topic, payload: payload, qos: .atLeastOnce) }
+                    group.addTask {
+                        try await publisher.publish(collectdTopic, payload: collectdPayload, qos: .atLeastOnce)
+                    }
                 }
             }
             try await group.waitForAll()
@@ -367,6 +592,12 @@ enum LoadRig {
         agent.signal(SIGTERM)
         agent.wait()
         let agentCPU = agent.cpuUsed ?? .zero
+        // collectd after the agent: the agent is not left idling (and counting) while collectd catches up.
+        var collectdResult: CollectdResult?
+        if let collectd {
+            try await collectd.untilDone(sent: load.messages)
+            collectdResult = await collectd.stop(sent: load.messages)
+        }
         let log = (try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? ""
         let readings = log.split(separator: "\n").compactMap { line -> Int? in
             guard let range = line.range(of: #": (\d+) payloads,"#, options: .regularExpression) else { return nil }
@@ -376,6 +607,7 @@ enum LoadRig {
             Int(duration.components.seconds) * 1_000_000_000 + Int(duration.components.attoseconds / 1_000_000_000)
         }
         return LoadResult(agentNanos: nanos(agentCPU) / load.messages, subscriberNanos: nanos(subscriberCPU) / load.messages,
-                          peerNanos: nanos(peerCPU) / load.messages, agentMaxRSS: maxRSS, agentReadings: readings)
+                          peerNanos: nanos(peerCPU) / load.messages, agentMaxRSS: maxRSS, agentReadings: readings,
+                          collectd: collectdResult, collectdMissing: collectdMissing)
     }
 }
