@@ -142,8 +142,8 @@ test-ha: build
 deb-arm64:
 	bash .ci/arm64 deb
 
-# The package's checks under qemu-user, then the core tests of the arm64 test bundle (Swift 6.2.3) under qemu-user,
-# then its GPIO tests in the arm64 gpio-sim VM.
+# The package's checks under qemu-user, then every test of the arm64 test bundle (Swift 6.2.3) but the gpio-sim ones
+# under qemu-user (their time limits scaled for emulation), then the gpio-sim ones in the arm64 gpio-sim VM.
 test-arm64:
 	bash .ci/arm64 test
 	bash .ci/arm64 unit
@@ -186,6 +186,8 @@ FUZZ_HARNESSES ?= payload config trace control
 FUZZ_BUILD     := $(SWIFT) build --scratch-path $(FUZZ_DIR) -c release -Xswiftc -enable-testing \
                   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 FUZZ_OPTIONS   ?= -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
+# Harnesses run side by side, one per core (Tests/Fuzz/run).
+FUZZ_JOBS      ?= $(shell nproc)
 # Swift's own crash reporter would read the dying process's memory under ASan; libFuzzer reports instead.
 FUZZ_ENV       := SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp
 
@@ -196,26 +198,8 @@ fuzz-build: deps
 
 fuzz: fuzz-build
 	@python3 Tests/Fuzz/seeds.py . $(FUZZ_DIR)/seeds
-	@bin=$$($(FUZZ_BUILD) --show-bin-path); failed=""; summary=""; \
-	for h in $(FUZZ_HARNESSES); do \
-	  rm -rf $(FUZZ_DIR)/findings/$$h; mkdir -p $(FUZZ_DIR)/corpus/$$h $(FUZZ_DIR)/findings/$$h $(FUZZ_DIR)/logs; \
-	  log=$(FUZZ_DIR)/logs/$$h.log; \
-	  echo "fuzz $$h: $(FUZZ_SECONDS) s, log $$log"; \
-	  status=0; $(FUZZ_ENV) $$bin/klimavagt-fuzz-$$h $(FUZZ_DIR)/corpus/$$h $(FUZZ_DIR)/seeds/$$h \
-	    -dict=$$(ls Tests/Fuzz/*/$$h.dict) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	    -print_final_stats=1 $(FUZZ_OPTIONS) -artifact_prefix=$(FUZZ_DIR)/findings/$$h/ >$$log 2>&1 || status=$$?; \
-	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
-	  [ -n "$$runs" ] || runs=$$(sed -n 's/^#\([0-9]*\):.*/\1/p' $$log | tail -1); \
-	  line="$$h: $${runs:-0} executions in $(FUZZ_SECONDS) s, $$(( $${runs:-0} / $(FUZZ_SECONDS) ))/s"; \
-	  found=$$(ls $(FUZZ_DIR)/findings/$$h | wc -l); \
-	  if [ $$status -ne 0 ] || [ $$found -ne 0 ]; then \
-	    failed="$$failed $$h"; line="$$line, $$found FINDINGS (libFuzzer exit $$status)"; \
-	    echo "findings of $$h by place:"; $(FUZZ_ENV) python3 Tests/Fuzz/triage.py $$bin/klimavagt-fuzz-$$h $(FUZZ_DIR)/findings/$$h; \
-	  fi; \
-	  summary="$$summary$$line\n"; \
-	done; \
-	printf "fuzz summary:\n$$summary"; \
-	if [ -n "$$failed" ]; then echo "fuzz: findings in$$failed (inputs in $(FUZZ_DIR)/findings/, logs in $(FUZZ_DIR)/logs/)"; exit 1; fi
+	@$(FUZZ_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_OPTIONS="$(FUZZ_OPTIONS)" \
+	  Tests/Fuzz/run "$$($(FUZZ_BUILD) --show-bin-path)" $(FUZZ_DIR) $(FUZZ_HARNESSES)
 
 clean:
 	$(SWIFT) package clean

@@ -148,17 +148,18 @@ struct AlertStormFaultTests {
         let seed = UInt64.random(in: 1...UInt64.max, using: &random)
         var generator = SplitMix64(seed: seed)
         // Six rounds of a storm: readings crossing the levels both ways on two sensors. After the first four, the
-        // agent is killed at a random moment and started again; in the fifth the broker stops and starts.
+        // agent is killed at a random moment and started again; in the fifth the broker stops and starts. Its pace is
+        // in native time, scaled under emulation, so that a slower agent sees the same storm.
         for round in 0..<6 {
             let publishing = Task {
                 for step in 0..<300 {
                     let value = [150.0, 50, 250, 60, 120, 40][(step + round) % 6]
                     try? await sensorsPublisher.publish("storm/level-1", payload: Array("\(value)".utf8))
                     try? await sensorsPublisher.publish("storm/level-2", payload: Array("\(value - 10)".utf8))
-                    try? await Task.sleep(for: .milliseconds(2))
+                    try? await Task.sleep(for: TestTiming.duration(.milliseconds(2)))
                 }
             }
-            try await Task.sleep(for: .milliseconds(Int(50 + generator.next() % 500)))
+            try await Task.sleep(for: TestTiming.duration(.milliseconds(Int(50 + generator.next() % 500))))
             if round < 4 {
                 agent.signal(SIGKILL)
                 #expect(agent.wait() == 128 + SIGKILL, "the agent ended by itself:\n\(agent.output)")
@@ -166,14 +167,16 @@ struct AlertStormFaultTests {
                 agent = try Klimavagt.start(["run", "--config", config, "--state-dir", state])
             } else if round == 4 {
                 broker.stop()
-                try await Task.sleep(for: .milliseconds(Int(200 + generator.next() % 800)))
+                try await Task.sleep(for: TestTiming.duration(.milliseconds(Int(200 + generator.next() % 800))))
                 try broker.start()
             }
             await publishing.value
         }
         // The storm is over: everything decided reaches the operator, and the retained states settle.
         let final = try await within(60, "every event delivered (seed \(seed))") {
-            // Settled: the retained states match the last events, and nothing more came for a second.
+            // Settled: the retained states match the last events, and nothing more came for a second (scaled: under
+            // emulation the agent delivers its journalled events at a few tens a second, with pauses of over a second
+            // while it compacts the journal, and a native second took a pause for the end).
             var previous = -1
             while true {
                 let before = delivered.total
@@ -181,7 +184,7 @@ struct AlertStormFaultTests {
                 if states.count == Self.rules.count, before == previous, delivered.total == before,
                    states.allSatisfy({ delivered.highest($0.key) == $0.value.seq }) { return states }
                 previous = before
-                try await Task.sleep(for: .seconds(1))
+                try await Task.sleep(for: TestTiming.duration(.seconds(1)))
             }
         }
         let problems = delivered.problems(retained: final)

@@ -35,7 +35,7 @@ struct OutboxTests {
     }
 
     @Test("events journalled with no broker come back after a restart, go out in order each before its state, and are not sent again",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(TestTiming.minutes(1))))
     func journalOrderAndRecovery() async throws {
         let folder = NSTemporaryDirectory() + "klimavagt-outbox-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

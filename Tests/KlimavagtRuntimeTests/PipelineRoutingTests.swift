@@ -98,7 +98,7 @@ struct PipelineRoutingTests {
     }
 
     @Test("a cloudburst resolves when its rain leaves the window, on the pipeline's own timer",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(TestTiming.minutes(1))))
     func resolvesOnTime() async throws {
         let queue = RecordingQueue()
         let clock = SettableClock(Self.start)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import KlimavagtSystem
+import KlimavagtTestSupport
 import Testing
 
 /// The release of the start-up code's pages, on this very process: the segment is found, the kernel takes the pages
@@ -22,7 +23,11 @@ struct ProgramCodeTests {
         return nil
     }
 
-    @Test("the code segment is found, its resident pages go, and the code still runs")
+    // qemu-user runs the guest's code from its own translation cache and answers madvise(MADV_PAGEOUT) without
+    // passing it on: the code's resident kB stayed the same there (7 324 before and after, arm64 under qemu-aarch64),
+    // so this test has nothing to see under emulation.
+    @Test("the code segment is found, its resident pages go, and the code still runs",
+          .disabled(if: TestTiming.emulation != nil, "the code's resident pages are the emulator's"))
     func release() throws {
         let segment = try #require(ProgramCode.codeSegment())
         #expect(segment.end > segment.start)

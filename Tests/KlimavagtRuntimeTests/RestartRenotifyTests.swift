@@ -21,7 +21,7 @@ struct RestartRenotifyTests {
     }
 
     @Test("a firing state restored a year later re-notifies once, and the pipeline keeps answering",
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(TestTiming.minutes(1))))
     func restoredFiringRenotifiesOnce() async throws {
         let folder = NSTemporaryDirectory() + "klimavagt-renotify-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder + "/state", withIntermediateDirectories: true)

@@ -32,10 +32,10 @@ struct SystemdTests {
             unlink(path)
         }
 
-        /// Messages received until `until` says enough, or `seconds` pass.
+        /// Messages received until `until` says enough, or `seconds` (scaled by `TestTiming.scale`) pass.
         func receive(seconds: Double, until: ([String]) -> Bool) -> [String] {
             var messages: [String] = []
-            let deadline = Date().addingTimeInterval(seconds)
+            let deadline = Date().addingTimeInterval(TestTiming.seconds(seconds))
             var buffer = [UInt8](repeating: 0, count: 4096)
             while Date() < deadline, !until(messages) {
                 let count = recv(fd, &buffer, buffer.count, 0)

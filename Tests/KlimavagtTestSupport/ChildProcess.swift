@@ -91,14 +91,17 @@ public final class ChildProcess: @unchecked Sendable {   // unchecked: `exitStat
         return 128 + (status & 0x7f)
     }
 
-    /// Waits at most `seconds` for the child to exit; returns its status, or nil if it is still running.
+    /// Waits at most `seconds` (native seconds, scaled by `TestTiming.scale`) for the child to exit; returns its
+    /// status, or nil if it is still running.
     public func wait(seconds: Double) async -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+        let deadline = Date().addingTimeInterval(TestTiming.seconds(seconds))
+        while true {
+            // Asked once more after the deadline: a test process whose tasks waited long for a thread (the suite's
+            // CPU-bound tests hold the cooperative pool) must not take a child that ended in time for a hung one.
             if !isRunning { return wait() }
+            guard Date() < deadline else { return nil }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return nil
     }
 
     /// The user plus system CPU time the child used in all, once it has been waited for (from the kernel).

@@ -4,11 +4,12 @@ public struct TimedOut: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Runs `operation` and returns its result, or throws `TimedOut` after `seconds`; the operation is cancelled then,
-/// and one that ignores cancellation is left to finish on its own.
+/// Runs `operation` and returns its result, or throws `TimedOut` after `seconds` (native seconds, scaled by
+/// `TestTiming.scale`); the operation is cancelled then, and one that ignores cancellation is left to finish on its own.
 public func within<T: Sendable>(
     _ seconds: Double, _ what: String = "operation", _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
+    let seconds = TestTiming.seconds(seconds)
     let box = ResultBox<T>()
     let work = Task { await box.finish(with: await Result(catching: operation)) }
     let timer = Task {
@@ -44,13 +45,13 @@ extension Result where Failure == any Error {
     }
 }
 
-/// Whether `condition` holds within `seconds`: asked at once, then every `interval` until it holds or the time is
+/// Whether `condition` holds within `seconds` (native seconds, scaled by `TestTiming.scale`): asked at once, then every `interval` until it holds or the time is
 /// up. A test waits on what it means to see with this, never on a fixed sleep; the caller's `#expect` on the result
 /// says what did not happen.
 public func eventually(
     _ seconds: Double, every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    let deadline = ContinuousClock.now + .milliseconds(Int(TestTiming.seconds(seconds) * 1000))
     while true {
         if try await condition() { return true }
         guard ContinuousClock.now < deadline else { return false }
