@@ -11,7 +11,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         }
     }
 
-    public let port: Int
+    public private(set) var port: Int
     public let directory: URL
     public let tls: TLSMaterial?
     private var process: ChildProcess?
@@ -26,7 +26,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try Self.freePort()
         self.tls = tls
-        var config = "listener \(port) 127.0.0.1\nlog_dest stderr\nlog_type error\nlog_type warning\n"
+        var config = "log_dest stderr\nlog_type error\nlog_type warning\n"
         if persistent {
             try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
             config += "persistence true\npersistence_location \(directory.path)/\nautosave_interval 1\n"
@@ -49,8 +49,18 @@ public final class MosquittoBroker: @unchecked Sendable {
         } else {
             config += "allow_anonymous true\n"
         }
-        try config.write(to: directory.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
-        try start()
+        // A port found free can be taken before mosquitto binds it (by another test's broker, or as the local port of
+        // a connection): then another port, a few times.
+        for attempt in 1...5 {
+            try ("listener \(port) 127.0.0.1\n" + config)
+                .write(to: directory.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
+            do {
+                try start()
+                return
+            } catch let error as BrokerError where error.description.contains("Address already in use") && attempt < 5 {
+                port = try Self.freePort()
+            }
+        }
     }
 
     deinit {
@@ -91,7 +101,36 @@ public final class MosquittoBroker: @unchecked Sendable {
         process?.signal(SIGCONT)
     }
 
+    /// A loopback port nothing listens on: a random one below the kernel's range of local ports for outgoing
+    /// connections (`ip_local_port_range`), which no client's connection can take meanwhile, else one the kernel picks.
     public static func freePort() throws -> Int {
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) } ?? []
+        if let low = range.first, low > 12_000 {
+            for _ in 0..<50 {
+                let candidate = Int.random(in: 10_000..<low)
+                if bindable(candidate) { return candidate }
+            }
+        }
+        return try kernelPickedPort()
+    }
+
+    /// Whether a socket can bind `port` on 127.0.0.1 now.
+    static func bindable(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    static func kernelPickedPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
