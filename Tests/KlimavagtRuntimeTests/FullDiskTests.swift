@@ -19,7 +19,8 @@ struct FullDiskTests {
         """
 
     func configuration(in folder: String, port: Int, withInput: Bool) throws -> String {
-        let input = withInput ? "\n    input: {simulated: {file: \(folder)/trace.csv, speed: 1}}" : ""
+        // The trace's pace is scaled under emulation, so that the disk is full before its second reading, as natively.
+        let input = withInput ? "\n    input: {simulated: {file: \(folder)/trace.csv, speed: \(1 / TestTiming.scale)}}" : ""
         let path = folder + (withInput ? "/agent.yaml" : "/quiet.yaml")
         try """
             site: full
